@@ -1,0 +1,15 @@
+"""The algorithm registry: one module per algorithm, each exporting ``ALGORITHM``."""
+
+from __future__ import annotations
+
+from deepclust.algorithms import aekm, dcn, dec, idec
+from deepclust.algorithms.base import Algorithm
+
+ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (aekm.ALGORITHM, dec.ALGORITHM, idec.ALGORITHM, dcn.ALGORITHM)}
+
+
+def get(name: str) -> Algorithm:
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        raise ValueError(f"unknown algorithm '{name}'; known: {', '.join(ALGORITHMS)}") from None

@@ -1,0 +1,71 @@
+"""What every algorithm is: a name, a family, paper-default parameters, presets and a ``fit``.
+
+``fit(autoencoder, X, init, params, *, generator, progress) -> ClusteringResult`` promises:
+it works on a copy of the autoencoder (the caller's is never changed); all randomness comes
+from ``generator``; it never sees ground-truth labels; a non-finite loss raises; it shows a
+tqdm bar when ``progress`` is true. The device is ``X.device``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class InitialClustering:
+    labels: np.ndarray  # (n,) int64
+    centers: np.ndarray  # (k, d) float32, in embedding space
+    inertia: float = float("nan")
+
+
+@dataclass
+class ClusteringResult:
+    labels: np.ndarray  # the algorithm's OWN final assignment (never a silent k-means re-run)
+    embedding: np.ndarray  # (n, d) from the fine-tuned encoder
+    centers: np.ndarray | None
+    history: list[dict]  # one row per epoch / update; never contains ground truth
+    state: dict = field(default_factory=dict)  # state_dicts of fine-tuned networks
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str  # also the CLI, Snakemake and DVC key
+    family: Literal["sequential", "alternating", "simultaneous", "generative"]
+    params: type  # frozen dataclass whose defaults are the paper's
+    fit: Callable[..., ClusteringResult]
+    presets: dict[str, dict] = field(default_factory=dict)  # preset → overrides of the defaults
+    init: Literal["kmeans", "random", "none"] = "kmeans"
+
+    def params_from_config(self, cfg: dict | None):
+        """Build the params: the preset's values (``paper`` = the defaults), then overrides."""
+        cfg = dict(cfg or {})
+        preset = cfg.pop("preset", "paper")
+        known_presets = ["paper", *self.presets]
+        if preset not in known_presets:
+            raise ValueError(
+                f"algorithms.{self.name}: unknown preset '{preset}'; known: {', '.join(known_presets)}"
+            )
+        fields = {f.name: f for f in dataclasses.fields(self.params)}
+        for key, value in cfg.items():
+            if key not in fields:
+                raise ValueError(
+                    f"algorithms.{self.name}: unknown key '{key}'; known: {', '.join(fields) or '(none)'}"
+                )
+        return self.params(**{**self.presets.get(preset, {}), **cfg})
+
+
+def nearest_center(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest center (squared Euclidean) for each row of ``z``."""
+    return torch.cdist(z, centers).argmin(dim=1)
+
+
+def fraction_changed(new: torch.Tensor, old: torch.Tensor) -> tuple[float, int]:
+    """DEC's ``delta_label``: the fraction (and count) of labels that differ."""
+    n_changed = int((new != old).sum())
+    return n_changed / len(new), n_changed

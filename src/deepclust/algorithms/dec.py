@@ -1,0 +1,167 @@
+"""DEC: Deep Embedded Clustering (Xie, Girshick, Farhadi, ICML 2016).
+
+Survey (paper 000) Eq. 14-16, which are Eq. 1, 3 and 2 of Xie et al.:
+
+- soft assignment q_ij, a Student-t kernel between z_i and the centers μ_j (Eq. 14);
+- target distribution p_ij = (q_ij² / f_j) / Σ_j' (q_ij'² / f_j'), f_j = Σ_i q_ij (Eq. 15);
+- clustering loss KL(P‖Q) (Eq. 16), summed over clusters and averaged over the batch
+  (Keras' ``kld`` as in DEC-keras).
+
+As in the paper, P is computed over the *whole dataset* every ``update_interval`` steps and
+frozen in between (not per mini-batch); training stops when fewer than ``tol`` of the labels
+changed between two such updates, or after ``max_iter`` steps. The decoder is dropped (λ1 = 0,
+survey Sec. 3.3.1); the encoder and the centers μ are optimised.
+
+Paper defaults (survey Appendix Table 5): batch 256, SGD lr 0.01 (momentum 0.9 as in DEC-keras,
+which the table does not list), α = 1, tol = 0.1 %, k-means with 20 restarts. ``update_interval``
+140 is IDEC's MNIST value (DEC-keras uses 140 for MNIST too); ``max_iter`` 20,000 is DEC-keras'.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepclust.algorithms.base import (
+    Algorithm,
+    ClusteringResult,
+    InitialClustering,
+    fraction_changed,
+)
+from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.training import Objective, make_optimizer, train
+
+
+@dataclass(frozen=True)
+class DECParams:
+    alpha: float = 1.0  # Student-t degrees of freedom (Table 5)
+    update_interval: int = 140  # steps between target updates T (IDEC Table 5, MNIST)
+    tol: float = 0.001  # stop when < 0.1 % of labels change (Table 5)
+    max_iter: int = 20000  # DEC-keras maxiter
+    batch_size: int = 256  # Table 5
+    optimizer: str = "sgd"  # Table 5
+    lr: float = 0.01  # Table 5
+    momentum: float = 0.9  # DEC-keras SGD(0.01, 0.9)
+
+
+FAST = {"update_interval": 30, "max_iter": 1500}
+
+
+def soft_assignment(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """Survey Eq. 14: q_ij ∝ (1 + ‖z_i − μ_j‖² / α)^(−(α+1)/2), normalised over j.
+
+    The survey prints the kernel with α = 1 folded in; Xie et al. Eq. 1 divides by α.
+    """
+    dist2 = torch.cdist(z, centers).pow(2)
+    q = (1.0 + dist2 / alpha).pow(-(alpha + 1.0) / 2.0)
+    return q / q.sum(dim=1, keepdim=True)
+
+
+def target_distribution(q: torch.Tensor) -> torch.Tensor:
+    """Survey Eq. 15: p_ij = (q_ij² / f_j) / Σ_j' (q_ij'² / f_j'), with f_j = Σ_i q_ij."""
+    weight = q.pow(2) / q.sum(dim=0)
+    return weight / weight.sum(dim=1, keepdim=True)
+
+
+def clustering_loss(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Survey Eq. 16: KL(P‖Q) = (1/|B|) Σ_i Σ_j p_ij log(p_ij / q_ij)."""
+    return (torch.xlogy(p, p) - p * torch.log(q)).sum(dim=1).mean()
+
+
+def refine_kl(
+    autoencoder: FeedforwardAutoencoder,
+    X: torch.Tensor,
+    init: InitialClustering,
+    params,
+    *,
+    combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+    generator: torch.Generator,
+    progress: bool,
+    desc: str,
+) -> ClusteringResult:
+    """DEC's procedure. ``combine(rec, clust)`` makes the loss from the reconstruction MSE and
+    KL(P‖Q) and keeps the decoder in training (IDEC); ``None`` is DEC's KL alone, no decoder."""
+    ae = copy.deepcopy(autoencoder).train()
+    centers = nn.Parameter(torch.as_tensor(init.centers, dtype=X.dtype, device=X.device).clone())
+    trained = [*ae.encoder.parameters(), centers]
+    if combine is not None:
+        trained += list(ae.decoder.parameters())
+    optimizer = make_optimizer(trained, params.optimizer, params.lr, params.momentum)
+    state = {
+        "p": torch.empty(0),
+        "labels": torch.as_tensor(init.labels, device=X.device),
+    }
+
+    def before_step(step: int) -> dict | None:
+        if step % params.update_interval:
+            return None
+        with torch.no_grad():
+            q = soft_assignment(embed(ae, X), centers, params.alpha)
+        state["p"] = target_distribution(q)
+        labels = q.argmax(dim=1)
+        delta, n_changed = fraction_changed(labels, state["labels"])
+        state["labels"] = labels
+        if step > 0 and delta < params.tol:
+            objective.stop = True
+        return {"delta_label": delta, "n_changed": n_changed}
+
+    def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = ae.encode(x)
+        clust = clustering_loss(state["p"][idx], soft_assignment(z, centers, params.alpha))
+        if combine is None:
+            return {"loss": clust}
+        rec = F.mse_loss(ae.decode(z), x)
+        return {"loss": combine(rec, clust), "reconstruction": rec, "clustering": clust}
+
+    objective = Objective(batch_loss=batch_loss, before_step=before_step)
+    history = train(
+        objective,
+        X,
+        optimizer,
+        batch_size=min(params.batch_size, len(X)),
+        max_steps=params.max_iter,
+        generator=generator,
+        desc=desc,
+        progress=progress,
+    )
+    z = embed(ae, X)
+    with torch.no_grad():
+        labels = soft_assignment(z, centers, params.alpha).argmax(dim=1)
+    return ClusteringResult(
+        labels=labels.cpu().numpy(),
+        embedding=z.cpu().numpy(),
+        centers=centers.detach().cpu().numpy(),
+        history=history,
+        state={"autoencoder": ae.state_dict(), "centers": centers.detach().cpu()},
+    )
+
+
+def fit(
+    autoencoder: FeedforwardAutoencoder,
+    X: torch.Tensor,
+    init: InitialClustering,
+    params: DECParams,
+    *,
+    generator: torch.Generator,
+    progress: bool = True,
+) -> ClusteringResult:
+    return refine_kl(
+        autoencoder,
+        X,
+        init,
+        params,
+        combine=None,
+        generator=generator,
+        progress=progress,
+        desc="dec",
+    )
+
+
+ALGORITHM = Algorithm(
+    name="dec", family="simultaneous", params=DECParams, fit=fit, presets={"fast": FAST}
+)

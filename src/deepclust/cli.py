@@ -1,0 +1,137 @@
+"""``deepclust`` / ``python -m deepclust``: one subcommand per pipeline stage.
+
+Every stage takes ``--config`` plus explicit input and output paths; Snakemake rules and DVC
+stages call exactly these commands. Errors print one line naming the problem and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from deepclust import config as config_module
+from deepclust import paths, stages
+
+MIRROR_ENV = "DEEPCLUST_MIRROR"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    try:
+        args.handler(args)
+    except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
+        print(f"deepclust {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _config(args: argparse.Namespace) -> dict:
+    return config_module.load(args.config)
+
+
+def _prepare(args):
+    mirror = args.mirror or os.environ.get(MIRROR_ENV)
+    stages.prepare(_config(args), args.dataset, args.out, Path(mirror) if mirror else None)
+
+
+def _pretrain(args):
+    stages.pretrain(_config(args), args.ae, args.data, args.seed, args.out)
+
+
+def _init(args):
+    stages.init(_config(args), args.pretrained, args.data, args.seed, args.out)
+
+
+def _fit(args):
+    stages.fit(_config(args), args.algorithm, args.pretrained, args.init, args.data, args.seed, args.out)
+
+
+def _evaluate(args):
+    key = paths.RunKey(args.dataset, args.ae, args.algorithm, args.seed)
+    stages.evaluate_run(args.run, args.data, args.out, key)
+
+
+def _summarize(args):
+    summary = stages.summarize(_config(args), args.root, args.out)
+    print(summary.to_string(index=False))
+
+
+def _report(args):
+    stages.report(args.summary, args.out)
+
+
+def _datasets(args):
+    from deepclust.data.registry import DATASETS
+
+    print(f"{'name':<18}{'k':>4}  {'kind':<10} source")
+    for d in DATASETS.values():
+        print(f"{d.name:<18}{d.n_clusters:>4}  {d.kind:<10} {d.source}")
+
+
+def _algorithms(args):
+    from deepclust.algorithms import ALGORITHMS
+
+    for a in ALGORITHMS.values():
+        presets = ", ".join(["paper", *a.presets])
+        print(f"{a.name:<8} {a.family:<13} presets: {presets}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepclust", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stage(name: str, handler, help_: str, *, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        if config:
+            p.add_argument("--config", type=Path, default=Path("config.yaml"), help="config file")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = stage("prepare", _prepare, "build a dataset's arrays (X, y) and its card")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    p.add_argument("--mirror", help=f"local mirror of the raw files (default: ${MIRROR_ENV})")
+
+    p = stage("pretrain", _pretrain, "pretrain one autoencoder configuration on one dataset")
+    p.add_argument("--ae", required=True, help="a key of `autoencoders` in the config")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for ae.pt and history.csv")
+
+    p = stage("init", _init, "k-means on the pretrained embedding")
+    p.add_argument("--pretrained", type=Path, required=True, help="ae.pt")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
+
+    p = stage("fit", _fit, "refine a pretrained autoencoder and its clustering with one algorithm")
+    p.add_argument("--algorithm", required=True)
+    p.add_argument("--pretrained", type=Path, required=True, help="ae.pt")
+    p.add_argument("--init", type=Path, required=True, help="kmeans.npz")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True, help="run folder")
+
+    p = stage("evaluate", _evaluate, "score a run's labels: ACC, NMI, ARI", config=False)
+    p.add_argument("--run", type=Path, required=True, help="run folder")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="metrics.json")
+    for key in ("dataset", "ae", "algorithm"):
+        p.add_argument(f"--{key}", required=True)
+    p.add_argument("--seed", type=int, required=True)
+
+    p = stage("summarize", _summarize, "tables of mean ± std over seeds")
+    p.add_argument("--root", type=Path, default=Path("."), help="project root holding data/runs")
+    p.add_argument("--out", type=Path, default=Path(paths.RESULTS))
+
+    p = stage("report", _report, "figures and the Markdown report", config=False)
+    p.add_argument("--summary", type=Path, default=Path(paths.SUMMARY_CSV))
+    p.add_argument("--out", type=Path, default=Path(paths.RESULTS))
+
+    stage("datasets", _datasets, "list the known datasets", config=False)
+    stage("algorithms", _algorithms, "list the known algorithms", config=False)
+    return parser

@@ -1,0 +1,87 @@
+"""Load and validate ``config.yaml`` against the package's JSON schema (defaults filled in).
+
+The Snakefile and the CLI (and so DVC) validate with the same schema file, so a typo is an
+error naming the key, whichever tool reads the config first.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_RESOURCE = resources.files("deepclust") / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what was expected."""
+
+
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA_RESOURCE.read_text())
+
+
+def load(path: str | Path) -> dict:
+    """Read and validate a config file; returns the config with defaults filled in."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with path.open() as fh:
+        raw = yaml.safe_load(fh) or {}
+    return validate(raw, source=str(path))
+
+
+def validate(config: dict, source: str = "config") -> dict:
+    """Validate ``config``; return a copy with the schema's defaults filled in."""
+    config = copy.deepcopy(config)
+    validator_cls = jsonschema.validators.validator_for(schema())
+    errors = sorted(_with_defaults(validator_cls)(schema()).iter_errors(config), key=str)
+    if errors:
+        raise ConfigError(f"{source}: " + "; ".join(_describe(e) for e in errors))
+    _check_names(config, source)
+    return config
+
+
+def _check_names(config: dict, source: str) -> None:
+    from deepclust.algorithms import ALGORITHMS
+    from deepclust.data.registry import DATASETS
+
+    for name in config["datasets"]:
+        if name not in DATASETS:
+            raise ConfigError(
+                f"{source}: datasets: unknown dataset '{name}'; known: {', '.join(DATASETS)}"
+            )
+    for name, params in config["algorithms"].items():
+        if name not in ALGORITHMS:
+            raise ConfigError(
+                f"{source}: algorithms: unknown algorithm '{name}'; known: {', '.join(ALGORITHMS)}"
+            )
+        ALGORITHMS[name].params_from_config(params)  # raises on a bad key or value
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"{where}: unknown key {', '.join(repr(k) for k in extra)}; known: {', '.join(allowed)}"
+    return f"{where}: {error.message}"
+
+
+def _with_defaults(validator_cls: Any) -> Any:
+    """A validator that fills in ``default`` values while it walks the schema."""
+    validate_properties = validator_cls.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema_):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, props, instance, schema_)
+
+    return jsonschema.validators.extend(validator_cls, {"properties": properties})
+

@@ -1,0 +1,1 @@
+"""Autoencoders and their pretraining."""

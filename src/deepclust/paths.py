@@ -1,0 +1,60 @@
+"""Every artifact path of the pipeline, decided in one place.
+
+Each pattern is a Python format string that is also a Snakemake wildcard pattern, so the
+Snakefile, ``dvc.yaml`` (checked by ``tests/test_workflow.py``) and the code cannot drift apart.
+An artifact's key is exactly what produced it: the pretrained autoencoder's key has no
+algorithm in it, which is why every method reuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA = "data/processed/{dataset}.npz"
+DATA_CARD = "data/processed/{dataset}.json"
+PRETRAINED_DIR = "data/pretrained/{dataset}/{ae}/seed-{seed}"
+AE_MODEL = PRETRAINED_DIR + "/ae.pt"
+AE_HISTORY = PRETRAINED_DIR + "/history.csv"
+INIT = "data/init/{dataset}/{ae}/seed-{seed}/kmeans.npz"
+RUN_DIR = "data/runs/{dataset}/{ae}/{algorithm}/seed-{seed}"
+RUN_RESULT = RUN_DIR + "/result.npz"
+RUN_HISTORY = RUN_DIR + "/history.csv"
+RUN_MODEL = RUN_DIR + "/model.pt"
+RUN_METRICS = RUN_DIR + "/metrics.json"
+RESULTS = "results"
+SUMMARY_CSV = "results/summary.csv"
+SUMMARY_MD = "results/summary.md"
+RUNS_CSV = "results/runs.csv"
+METRICS = "results/metrics.json"
+FIGURES = "results/figures"
+METRICS_FIGURE = "results/figures/metrics.png"
+REPORT = "results/report.md"
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """One refinement run: an algorithm on a pretrained autoencoder of a dataset and seed."""
+
+    dataset: str
+    ae: str
+    algorithm: str
+    seed: int
+
+    def fmt(self, pattern: str) -> str:
+        return pattern.format(**self.__dict__)
+
+
+def runs(config: dict) -> Iterator[RunKey]:
+    """All runs that ``config`` asks for: datasets × autoencoders × algorithms × seeds."""
+    for dataset in config["datasets"]:
+        for ae in config["autoencoders"]:
+            for algorithm in config["algorithms"]:
+                for seed in config["seeds"]:
+                    yield RunKey(dataset, ae, algorithm, int(seed))
+
+
+def metrics_files(config: dict, root: str | Path = ".") -> list[Path]:
+    """The per-run metrics files a summary of ``config`` is made of."""
+    return [Path(root) / key.fmt(RUN_METRICS) for key in runs(config)]

@@ -1,0 +1,34 @@
+"""Seeds and determinism: same config and seed give the same result on CPU."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch; switch torch to deterministic kernels.
+
+    Returns a CPU generator that every sampling step (batch order, noise) draws from, so a
+    stage's randomness is a function of its seed alone.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when visible, else CPU; an explicit ``cuda`` that is absent is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device '{name}' was requested but no CUDA device is visible "
+            "(set device: auto or cpu in config.yaml)"
+        )
+    return device

@@ -1,0 +1,203 @@
+"""The pipeline's stages, one function each; the CLI, Snakemake and DVC only call these.
+
+prepare → pretrain → init → fit → evaluate → summarize → report. Every stage reads explicit
+input paths, writes explicit output paths atomically, and takes its settings from the
+validated config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from deepclust import __version__, evaluate, io, metrics, paths, plots
+from deepclust.algorithms import get as get_algorithm
+from deepclust.algorithms.base import InitialClustering
+from deepclust.data.registry import get as get_dataset
+from deepclust.initial import kmeans_init
+from deepclust.models.autoencoder import build, embed
+from deepclust.models.pretrain import pretrain as pretrain_autoencoder
+from deepclust.seeding import resolve_device, seed_everything
+
+log = logging.getLogger("deepclust")
+
+
+def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -> None:
+    """Build a dataset's arrays (X float32 (n, d), y int64) and its JSON card next to them."""
+    spec = get_dataset(dataset)
+    X, y = spec.load(mirror)
+    if X.dtype != np.float32 or X.ndim != 2 or len(X) != len(y):
+        raise ValueError(f"dataset '{dataset}' loader returned X{X.shape} {X.dtype}, y{y.shape}")
+    io.write_npz(out, X=X, y=y, n_clusters=np.int64(spec.n_clusters))
+    counts = np.bincount(y)
+    io.write_json(
+        Path(out).with_suffix(".json"),
+        {
+            "name": dataset,
+            "n": int(X.shape[0]),
+            "d": int(X.shape[1]),
+            "k": spec.n_clusters,
+            "kind": spec.kind,
+            "image_shape": spec.image_shape,
+            "source": spec.source,
+            "class_counts": counts.tolist(),
+            "value_range": [float(X.min()), float(X.max())],
+            "sha256_X": hashlib.sha256(X.tobytes()).hexdigest(),
+            "sha256_y": hashlib.sha256(y.tobytes()).hexdigest(),
+        },
+    )
+    log.info("prepared %s: n=%d d=%d k=%d → %s", dataset, *X.shape, spec.n_clusters, out)
+
+
+def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> None:
+    """Pretrain autoencoder configuration ``ae`` on ``data``; write ae.pt and history.csv."""
+    generator = seed_everything(seed)
+    device = resolve_device(config["device"])
+    arrays = io.read_npz(data)
+    X = torch.from_numpy(arrays["X"]).to(device)
+    ae_cfg = config["autoencoders"][ae]
+    start = time.perf_counter()
+    model, history = pretrain_autoencoder(
+        ae_cfg, X, generator=generator, progress=config["progress"]
+    )
+    runtime = time.perf_counter() - start
+    out_dir = Path(out_dir)
+    io.save_torch(
+        out_dir / "ae.pt",
+        {
+            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+            "arch": model.arch,
+            "config": ae_cfg,
+            "seed": seed,
+            "data_sha256": _sha256(data),
+            "runtime_s": runtime,
+            "deepclust_version": __version__,
+        },
+    )
+    io.write_csv(out_dir / "history.csv", pd.DataFrame(history))
+    log.info("pretrained %s on %s in %.1f s, final loss %.4g", ae, data, runtime, history[-1]["loss"])
+
+
+def init(config: dict, pretrained: Path, data: Path, seed: int, out: Path) -> None:
+    """k-means on the pretrained embedding; write labels, centers and inertia."""
+    seed_everything(seed)
+    arrays = io.read_npz(data)
+    ae = _load_autoencoder(pretrained)
+    z = embed(ae, torch.from_numpy(arrays["X"])).numpy()
+    result = kmeans_init(
+        z,
+        int(arrays["n_clusters"]),
+        n_init=config["init"]["n_init"],
+        max_iter=config["init"]["max_iter"],
+        seed=seed,
+    )
+    io.write_npz(out, labels=result.labels, centers=result.centers, inertia=result.inertia)
+    log.info("k-means on %s: inertia %.4g → %s", pretrained, result.inertia, out)
+
+
+def fit(
+    config: dict,
+    algorithm: str,
+    pretrained: Path,
+    init_path: Path,
+    data: Path,
+    seed: int,
+    out_dir: Path,
+) -> None:
+    """Refine with ``algorithm``; write result.npz, history.csv and model.pt to ``out_dir``."""
+    spec = get_algorithm(algorithm)
+    params = spec.params_from_config(config["algorithms"][algorithm])
+    generator = seed_everything(seed)
+    device = resolve_device(config["device"])
+    arrays = io.read_npz(data)
+    X = torch.from_numpy(arrays["X"]).to(device)
+    ae = _load_autoencoder(pretrained).to(device)
+    init_arrays = io.read_npz(init_path)
+    initial = InitialClustering(labels=init_arrays["labels"], centers=init_arrays["centers"])
+    start = time.perf_counter()
+    result = spec.fit(ae, X, initial, params, generator=generator, progress=config["progress"])
+    runtime = time.perf_counter() - start
+    out_dir = Path(out_dir)
+    io.write_csv(out_dir / "history.csv", pd.DataFrame(result.history, columns=_history_columns(result.history)))
+    io.save_torch(
+        out_dir / "model.pt",
+        {"state": result.state, "params": params.__dict__, "deepclust_version": __version__},
+    )
+    io.write_npz(
+        out_dir / "result.npz",
+        labels=result.labels.astype(np.int64),
+        embedding=result.embedding.astype(np.float32),
+        centers=np.asarray(result.centers if result.centers is not None else [], np.float32),
+        runtime_s=np.float64(runtime),
+        seed=np.int64(seed),
+    )
+    log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
+
+
+def evaluate_run(run_dir: Path, data: Path, out: Path, key: paths.RunKey) -> None:
+    """Score a run's own labels against the ground truth; write metrics.json."""
+    result = io.read_npz(Path(run_dir) / "result.npz")
+    y = io.read_npz(data)["y"]
+    scores = metrics.score(y, result["labels"])
+    io.write_json(
+        out,
+        {
+            **key.__dict__,
+            **scores,
+            "n_clusters_found": int(np.unique(result["labels"]).size),
+            "runtime_s": float(result["runtime_s"]),
+        },
+    )
+    log.info("%s: %s", key, {k: round(v, 4) for k, v in scores.items()})
+
+
+def summarize(config: dict, root: Path, out_dir: Path) -> pd.DataFrame:
+    """Collect every run's metrics.json that ``config`` asks for; write the tables."""
+    files = paths.metrics_files(config, root)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} runs have no metrics yet, e.g. {missing[0]}")
+    runs = pd.DataFrame([io.read_json(f) for f in files])
+    summary = evaluate.aggregate(runs)
+    out_dir = Path(out_dir)
+    io.write_csv(out_dir / Path(paths.RUNS_CSV).name, runs)
+    io.write_csv(out_dir / Path(paths.SUMMARY_CSV).name, summary)
+    io.write_text(out_dir / Path(paths.SUMMARY_MD).name, evaluate.markdown_table(summary))
+    io.write_json(out_dir / Path(paths.METRICS).name, evaluate.metrics_json(summary))
+    return summary
+
+
+def report(summary_csv: Path, out_dir: Path) -> None:
+    """Figures and a Markdown report from the summary."""
+    summary = pd.read_csv(summary_csv)
+    out_dir = Path(out_dir)
+    figure = out_dir / "figures" / Path(paths.METRICS_FIGURE).name
+    plots.metrics_figure(summary, figure)
+    text = (
+        "# deepclust results\n\n"
+        + evaluate.markdown_table(summary)
+        + f"\n![metrics per algorithm]({figure.relative_to(out_dir)})\n"
+    )
+    io.write_text(out_dir / Path(paths.REPORT).name, text)
+
+
+def _load_autoencoder(path: Path):
+    checkpoint = io.load_torch(path)
+    ae = build(checkpoint["arch"])
+    ae.load_state_dict(checkpoint["state_dict"])
+    return ae
+
+
+def _history_columns(history: list[dict]) -> list[str]:
+    columns = list(dict.fromkeys(k for row in history for k in row))
+    return columns or ["step", "epoch", "loss"]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

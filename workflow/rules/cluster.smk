@@ -1,0 +1,39 @@
+rule init:
+    input:
+        model=paths.AE_MODEL,
+        data=paths.DATA,
+    output:
+        paths.INIT,
+    params:
+        cfg=lambda wc: config["init"],
+    log:
+        "logs/init/{dataset}/{ae}/seed-{seed}.log",
+    benchmark:
+        "benchmarks/init/{dataset}/{ae}/seed-{seed}.tsv"
+    shell:
+        "{DEEPCLUST} init --config {CONFIGFILE} --pretrained {input.model} --data {input.data}"
+        " --seed {wildcards.seed} --out {output} > {log} 2>&1"
+
+
+# One job per algorithm; its source file is an input, so editing dec.py re-runs only DEC.
+rule fit:
+    input:
+        model=paths.AE_MODEL,
+        init=paths.INIT,
+        data=paths.DATA,
+        source=SRC / "algorithms" / "{algorithm}.py",
+    output:
+        result=paths.RUN_RESULT,
+        history=paths.RUN_HISTORY,
+        model=paths.RUN_MODEL,
+    params:
+        cfg=lambda wc: config["algorithms"][wc.algorithm],
+        out=lambda wc, output: Path(output.result).parent,
+    log:
+        "logs/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
+    benchmark:
+        "benchmarks/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.tsv"
+    shell:
+        "{DEEPCLUST} fit --config {CONFIGFILE} --algorithm {wildcards.algorithm}"
+        " --pretrained {input.model} --init {input.init} --data {input.data}"
+        " --seed {wildcards.seed} --out {params.out} > {log} 2>&1"

@@ -1,0 +1,17 @@
+# One autoencoder per (dataset, ae, seed): its key has no algorithm, so every method reuses it.
+rule pretrain:
+    input:
+        data=paths.DATA,
+    output:
+        model=paths.AE_MODEL,
+        history=paths.AE_HISTORY,
+    params:
+        cfg=lambda wc: config["autoencoders"][wc.ae],
+        out=lambda wc, output: Path(output.model).parent,
+    log:
+        "logs/pretrain/{dataset}/{ae}/seed-{seed}.log",
+    benchmark:
+        "benchmarks/pretrain/{dataset}/{ae}/seed-{seed}.tsv"
+    shell:
+        "{DEEPCLUST} pretrain --config {CONFIGFILE} --ae {wildcards.ae} --data {input.data}"
+        " --seed {wildcards.seed} --out {params.out} > {log} 2>&1"
