@@ -1,5 +1,7 @@
 """``deepclust`` / ``python -m deepclust``: one subcommand per pipeline stage.
 
+Each handler imports its stage lazily, so light commands (evaluate, report) start fast.
+
 Every stage takes ``--config`` plus explicit input and output paths; Snakemake rules and DVC
 stages call exactly these commands. Errors print one line naming the problem and exit 1.
 """
@@ -13,17 +15,20 @@ import sys
 from pathlib import Path
 
 from deepclust import config as config_module
-from deepclust import paths, stages
+from deepclust import paths
 
 MIRROR_ENV = "DEEPCLUST_MIRROR"
+CONFIG_ENV = "DEEPCLUST_CONFIG"  # set by the Snakefile, so rules need no --config
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
+    )
     try:
         args.handler(args)
-    except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
+    except (ValueError, OSError, RuntimeError, ArithmeticError) as err:
         print(f"deepclust {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0
@@ -34,34 +39,50 @@ def _config(args: argparse.Namespace) -> dict:
 
 
 def _prepare(args):
+    from deepclust import stages
+
     mirror = args.mirror or os.environ.get(MIRROR_ENV)
     stages.prepare(_config(args), args.dataset, args.out, Path(mirror) if mirror else None)
 
 
 def _pretrain(args):
+    from deepclust import stages
+
     stages.pretrain(_config(args), args.ae, args.data, args.seed, args.out)
 
 
 def _init(args):
+    from deepclust import stages
+
     stages.init(_config(args), args.pretrained, args.data, args.seed, args.out)
 
 
 def _fit(args):
-    stages.fit(_config(args), args.algorithm, args.pretrained, args.init, args.data, args.seed, args.out)
+    from deepclust import stages
+
+    stages.fit(
+        _config(args), args.algorithm, args.pretrained, args.init, args.data, args.seed, args.out
+    )
 
 
 def _evaluate(args):
+    from deepclust.evaluate import evaluate_run
+
     key = paths.RunKey(args.dataset, args.ae, args.algorithm, args.seed)
-    stages.evaluate_run(args.run, args.data, args.out, key)
+    evaluate_run(args.run, args.data, args.out, key)
 
 
 def _summarize(args):
-    summary = stages.summarize(_config(args), args.root, args.out)
+    from deepclust.evaluate import summarize
+
+    summary = summarize(_config(args), args.root, args.out)
     print(summary.to_string(index=False))
 
 
 def _report(args):
-    stages.report(args.summary, args.out)
+    from deepclust.report import report
+
+    report(args.summary, args.out)
 
 
 def _datasets(args):
@@ -87,7 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     def stage(name: str, handler, help_: str, *, config: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         if config:
-            p.add_argument("--config", type=Path, default=Path("config.yaml"), help="config file")
+            default = Path(os.environ.get(CONFIG_ENV, "config.yaml"))
+            p.add_argument(
+                "--config", type=Path, default=default, help=f"default: ${CONFIG_ENV} or {default}"
+            )
         p.set_defaults(handler=handler)
         return p
 

@@ -7,6 +7,7 @@ error naming the key, whichever tool reads the config first.
 from __future__ import annotations
 
 import copy
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,12 @@ def validate(config: dict, source: str = "config") -> dict:
     return config
 
 
+def fingerprint(obj: Any) -> str:
+    """A canonical string of a config slice: the same settings give the same string whatever
+    their key order, so Snakemake's params trigger re-runs a job only when a value changed."""
+    return json.dumps(obj, sort_keys=True)
+
+
 def _check_names(config: dict, source: str) -> None:
     from deepclust.algorithms import ALGORITHMS
     from deepclust.data.registry import DATASETS
@@ -68,7 +75,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
-        return f"{where}: unknown key {', '.join(repr(k) for k in extra)}; known: {', '.join(allowed)}"
+        return (
+            f"{where}: unknown key {', '.join(repr(k) for k in extra)}; known: {', '.join(allowed)}"
+        )
     return f"{where}: {error.message}"
 
 
@@ -84,4 +93,3 @@ def _with_defaults(validator_cls: Any) -> Any:
         yield from validate_properties(validator, props, instance, schema_)
 
     return jsonschema.validators.extend(validator_cls, {"properties": properties})
-

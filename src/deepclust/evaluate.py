@@ -1,8 +1,16 @@
-"""Score runs and aggregate them over seeds into the summary tables."""
+"""The evaluate and summarize stages: score each run, aggregate over seeds into tables."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+
+from deepclust import io, metrics, paths
+
+log = logging.getLogger("deepclust")
 
 METRIC_COLUMNS = ["acc", "nmi", "ari"]
 
@@ -50,3 +58,36 @@ def metrics_json(summary: pd.DataFrame) -> dict:
         }
         out.setdefault(row["dataset"], {})[f"{row['ae']}/{row['algorithm']}"] = values
     return out
+
+
+def evaluate_run(run_dir: Path, data: Path, out: Path, key: paths.RunKey) -> None:
+    """Score a run's own labels against the ground truth; write metrics.json."""
+    result = io.read_npz(Path(run_dir) / "result.npz")
+    y = io.read_npz(data)["y"]
+    scores = metrics.score(y, result["labels"])
+    io.write_json(
+        out,
+        {
+            **key.__dict__,
+            **scores,
+            "n_clusters_found": int(np.unique(result["labels"]).size),
+            "runtime_s": float(result["runtime_s"]),
+        },
+    )
+    log.info("%s: %s", key, {k: round(v, 4) for k, v in scores.items()})
+
+
+def summarize(config: dict, root: Path, out_dir: Path) -> pd.DataFrame:
+    """Collect every run's metrics.json that ``config`` asks for; write the tables."""
+    files = paths.metrics_files(config, root)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} runs have no metrics yet, e.g. {missing[0]}")
+    runs = pd.DataFrame([io.read_json(f) for f in files])
+    summary = aggregate(runs)
+    out_dir = Path(out_dir)
+    io.write_csv(out_dir / Path(paths.RUNS_CSV).name, runs)
+    io.write_csv(out_dir / Path(paths.SUMMARY_CSV).name, summary)
+    io.write_text(out_dir / Path(paths.SUMMARY_MD).name, markdown_table(summary))
+    io.write_json(out_dir / Path(paths.METRICS).name, metrics_json(summary))
+    return summary

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import torch
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -27,6 +28,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; artifacts are shared like any file
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -58,17 +60,22 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
-def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
+def write_csv(path: str | Path, frame) -> None:
+    """Write a pandas DataFrame without its index."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
 
 
 def save_torch(path: str | Path, obj: dict) -> None:
+    import torch  # here, so that commands that never touch a model start without torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | Path) -> dict:
+    import torch
+
     # Our checkpoints hold only tensors, numbers, strings, lists and dicts.
     return torch.load(path, map_location="cpu", weights_only=True)
 

@@ -50,7 +50,9 @@ def _check(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarr
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"labels must be 1-D of equal length, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"labels must be 1-D of equal length, got {y_true.shape} and {y_pred.shape}"
+        )
     if y_true.size == 0:
         raise ValueError("labels are empty")
     if y_true.min() < 0 or y_pred.min() < 0:

@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from deepclust.evaluate import METRIC_COLUMNS  # noqa: E402
-from deepclust.io import atomic_path  # noqa: E402
+from deepclust.evaluate import METRIC_COLUMNS
+from deepclust.io import atomic_path
 
 
 def algorithm_colors(algorithms: list[str]) -> dict[str, tuple]:
@@ -33,7 +33,11 @@ def metrics_figure(summary: pd.DataFrame, out: str | Path) -> None:
         width = 0.8 / len(rows)
         x = np.arange(len(METRIC_COLUMNS))
         for i, row in rows.iterrows():
-            label = row["algorithm"] if rows["ae"].nunique() == 1 else f"{row['algorithm']} ({row['ae']})"
+            label = (
+                row["algorithm"]
+                if rows["ae"].nunique() == 1
+                else f"{row['algorithm']} ({row['ae']})"
+            )
             ax.bar(
                 x + (i - (len(rows) - 1) / 2) * width,
                 [row[f"{m}_mean"] for m in METRIC_COLUMNS],

@@ -15,7 +15,7 @@ def seed_everything(seed: int) -> torch.Generator:
     stage's randomness is a function of its seed alone.
     """
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (legacy global state some libraries still draw from)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.Generator().manual_seed(seed)

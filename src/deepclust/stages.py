@@ -1,8 +1,9 @@
-"""The pipeline's stages, one function each; the CLI, Snakemake and DVC only call these.
+"""The training stages: prepare → pretrain → init → fit (the torch side of the pipeline).
 
-prepare → pretrain → init → fit → evaluate → summarize → report. Every stage reads explicit
-input paths, writes explicit output paths atomically, and takes its settings from the
-validated config.
+Each is one function that the CLI, Snakemake and DVC call; evaluate and summarize live in
+``evaluate.py`` and the report in ``report.py`` so that those commands start without torch.
+Every stage reads explicit input paths, writes explicit outputs atomically, and takes its
+settings from the validated config.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from deepclust import __version__, evaluate, io, metrics, paths, plots
+from deepclust import __version__, io
 from deepclust.algorithms import get as get_algorithm
 from deepclust.algorithms.base import InitialClustering
 from deepclust.data.registry import get as get_dataset
@@ -81,7 +82,9 @@ def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> Non
         },
     )
     io.write_csv(out_dir / "history.csv", pd.DataFrame(history))
-    log.info("pretrained %s on %s in %.1f s, final loss %.4g", ae, data, runtime, history[-1]["loss"])
+    log.info(
+        "pretrained %s on %s in %.1f s, final loss %.4g", ae, data, runtime, history[-1]["loss"]
+    )
 
 
 def init(config: dict, pretrained: Path, data: Path, seed: int, out: Path) -> None:
@@ -124,7 +127,10 @@ def fit(
     result = spec.fit(ae, X, initial, params, generator=generator, progress=config["progress"])
     runtime = time.perf_counter() - start
     out_dir = Path(out_dir)
-    io.write_csv(out_dir / "history.csv", pd.DataFrame(result.history, columns=_history_columns(result.history)))
+    io.write_csv(
+        out_dir / "history.csv",
+        pd.DataFrame(result.history, columns=_history_columns(result.history)),
+    )
     io.save_torch(
         out_dir / "model.pt",
         {"state": result.state, "params": params.__dict__, "deepclust_version": __version__},
@@ -138,53 +144,6 @@ def fit(
         seed=np.int64(seed),
     )
     log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
-
-
-def evaluate_run(run_dir: Path, data: Path, out: Path, key: paths.RunKey) -> None:
-    """Score a run's own labels against the ground truth; write metrics.json."""
-    result = io.read_npz(Path(run_dir) / "result.npz")
-    y = io.read_npz(data)["y"]
-    scores = metrics.score(y, result["labels"])
-    io.write_json(
-        out,
-        {
-            **key.__dict__,
-            **scores,
-            "n_clusters_found": int(np.unique(result["labels"]).size),
-            "runtime_s": float(result["runtime_s"]),
-        },
-    )
-    log.info("%s: %s", key, {k: round(v, 4) for k, v in scores.items()})
-
-
-def summarize(config: dict, root: Path, out_dir: Path) -> pd.DataFrame:
-    """Collect every run's metrics.json that ``config`` asks for; write the tables."""
-    files = paths.metrics_files(config, root)
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} runs have no metrics yet, e.g. {missing[0]}")
-    runs = pd.DataFrame([io.read_json(f) for f in files])
-    summary = evaluate.aggregate(runs)
-    out_dir = Path(out_dir)
-    io.write_csv(out_dir / Path(paths.RUNS_CSV).name, runs)
-    io.write_csv(out_dir / Path(paths.SUMMARY_CSV).name, summary)
-    io.write_text(out_dir / Path(paths.SUMMARY_MD).name, evaluate.markdown_table(summary))
-    io.write_json(out_dir / Path(paths.METRICS).name, evaluate.metrics_json(summary))
-    return summary
-
-
-def report(summary_csv: Path, out_dir: Path) -> None:
-    """Figures and a Markdown report from the summary."""
-    summary = pd.read_csv(summary_csv)
-    out_dir = Path(out_dir)
-    figure = out_dir / "figures" / Path(paths.METRICS_FIGURE).name
-    plots.metrics_figure(summary, figure)
-    text = (
-        "# deepclust results\n\n"
-        + evaluate.markdown_table(summary)
-        + f"\n![metrics per algorithm]({figure.relative_to(out_dir)})\n"
-    )
-    io.write_text(out_dir / Path(paths.REPORT).name, text)
 
 
 def _load_autoencoder(path: Path):

@@ -36,9 +36,7 @@ class Objective:
     stop: bool = field(default=False, init=False)
 
 
-def make_optimizer(
-    params, name: str, lr: float, momentum: float = 0.0
-) -> torch.optim.Optimizer:
+def make_optimizer(params, name: str, lr: float, momentum: float = 0.0) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
     if name == "sgd":
@@ -85,7 +83,7 @@ def train(
         terms = objective.batch_loss(xb, idx)
         loss = terms["loss"]
         if not torch.isfinite(loss):
-            values = {k: float(v) for k, v in terms.items()}
+            values = {k: float(v.detach()) for k, v in terms.items()}
             raise NonFiniteLossError(f"{desc}: non-finite loss at step {step}: {values}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

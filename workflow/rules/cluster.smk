@@ -5,13 +5,15 @@ rule init:
     output:
         paths.INIT,
     params:
-        cfg=lambda wc: config["init"],
+        cfg=lambda wc: fingerprint(config["init"]),
     log:
         "logs/init/{dataset}/{ae}/seed-{seed}.log",
     benchmark:
         "benchmarks/init/{dataset}/{ae}/seed-{seed}.tsv"
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} init --config {CONFIGFILE} --pretrained {input.model} --data {input.data}"
+        "deepclust init --pretrained {input.model} --data {input.data}"
         " --seed {wildcards.seed} --out {output} > {log} 2>&1"
 
 
@@ -27,13 +29,15 @@ rule fit:
         history=paths.RUN_HISTORY,
         model=paths.RUN_MODEL,
     params:
-        cfg=lambda wc: config["algorithms"][wc.algorithm],
+        cfg=lambda wc: fingerprint(config["algorithms"][wc.algorithm]),
         out=lambda wc, output: Path(output.result).parent,
     log:
         "logs/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
     benchmark:
         "benchmarks/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.tsv"
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} fit --config {CONFIGFILE} --algorithm {wildcards.algorithm}"
+        "deepclust fit --algorithm {wildcards.algorithm}"
         " --pretrained {input.model} --init {input.init} --data {input.data}"
         " --seed {wildcards.seed} --out {params.out} > {log} 2>&1"

@@ -1,19 +1,21 @@
-# Validation first, with the same schema and code as the CLI; then wildcard constraints and
-# the targets, all from deepclust (no path logic lives here).
-import shlex
+# Validation first, with the same schema and code as the CLI; then wildcard constraints.
+# No path logic lives here: every path comes from deepclust.paths.
+import os
 import sys
 
 from deepclust import paths
-from deepclust.config import validate
+from deepclust.cli import CONFIG_ENV
+from deepclust.config import fingerprint, validate
 
 CONFIGFILE = str(workflow.configfiles[-1])
 config.update(validate(config, source=CONFIGFILE))
 
-# The interpreter running Snakemake is the one that has deepclust installed.
-PYTHON = shlex.quote(sys.executable)
-DEEPCLUST = f"{PYTHON} -m deepclust"
-CONFIGFILE = shlex.quote(CONFIGFILE)
+# Every job runs `deepclust <stage>` from the environment that runs Snakemake, and reads the
+# config file Snakemake was given (the CLI's --config defaults to $DEEPCLUST_CONFIG).
+os.environ.update(PATH=os.path.dirname(sys.executable) + os.pathsep + os.getenv("PATH", ""))
+os.environ.update({CONFIG_ENV: os.path.abspath(CONFIGFILE)})
 SRC = Path(workflow.basedir) / "src" / "deepclust"
+ENV = "../envs/deepclust.yaml"
 
 
 wildcard_constraints:

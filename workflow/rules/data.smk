@@ -6,6 +6,8 @@ rule prepare:
         "logs/prepare/{dataset}.log",
     benchmark:
         "benchmarks/prepare/{dataset}.tsv"
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} prepare --config {CONFIGFILE} --dataset {wildcards.dataset}"
+        "deepclust prepare --dataset {wildcards.dataset}"
         " --out {output.data} > {log} 2>&1"

@@ -8,8 +8,10 @@ rule evaluate:
         run=lambda wc, input: Path(input.result).parent,
     log:
         "logs/evaluate/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} evaluate --run {params.run} --data {input.data} --out {output}"
+        "deepclust evaluate --run {params.run} --data {input.data} --out {output}"
         " --dataset {wildcards.dataset} --ae {wildcards.ae} --algorithm {wildcards.algorithm}"
         " --seed {wildcards.seed} > {log} 2>&1"
 
@@ -22,10 +24,14 @@ rule summarize:
         summary=paths.SUMMARY_CSV,
         table=paths.SUMMARY_MD,
         metrics=paths.METRICS,
+    params:
+        out=lambda wc, output: Path(output.summary).parent,
     log:
         "logs/summarize.log",
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} summarize --config {CONFIGFILE} --out {paths.RESULTS} > {log} 2>&1"
+        "deepclust summarize --out {params.out} > {log} 2>&1"
 
 
 rule report:
@@ -34,7 +40,11 @@ rule report:
     output:
         report=paths.REPORT,
         figure=paths.METRICS_FIGURE,
+    params:
+        out=lambda wc, output: Path(output.report).parent,
     log:
         "logs/report.log",
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} report --summary {input} --out {paths.RESULTS} > {log} 2>&1"
+        "deepclust report --summary {input} --out {params.out} > {log} 2>&1"

@@ -6,12 +6,14 @@ rule pretrain:
         model=paths.AE_MODEL,
         history=paths.AE_HISTORY,
     params:
-        cfg=lambda wc: config["autoencoders"][wc.ae],
+        cfg=lambda wc: fingerprint(config["autoencoders"][wc.ae]),
         out=lambda wc, output: Path(output.model).parent,
     log:
         "logs/pretrain/{dataset}/{ae}/seed-{seed}.log",
     benchmark:
         "benchmarks/pretrain/{dataset}/{ae}/seed-{seed}.tsv"
+    conda:
+        ENV
     shell:
-        "{DEEPCLUST} pretrain --config {CONFIGFILE} --ae {wildcards.ae} --data {input.data}"
+        "deepclust pretrain --ae {wildcards.ae} --data {input.data}"
         " --seed {wildcards.seed} --out {params.out} > {log} 2>&1"

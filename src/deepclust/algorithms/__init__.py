@@ -5,7 +5,9 @@ from __future__ import annotations
 from deepclust.algorithms import aekm, dcn, dec, idec
 from deepclust.algorithms.base import Algorithm
 
-ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (aekm.ALGORITHM, dec.ALGORITHM, idec.ALGORITHM, dcn.ALGORITHM)}
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a for a in (aekm.ALGORITHM, dec.ALGORITHM, idec.ALGORITHM, dcn.ALGORITHM)
+}
 
 
 def get(name: str) -> Algorithm:

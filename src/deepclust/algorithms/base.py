@@ -46,17 +46,16 @@ class Algorithm:
         """Build the params: the preset's values (``paper`` = the defaults), then overrides."""
         cfg = dict(cfg or {})
         preset = cfg.pop("preset", "paper")
-        known_presets = ["paper", *self.presets]
-        if preset not in known_presets:
+        known_presets = ", ".join(["paper", *self.presets])
+        if preset != "paper" and preset not in self.presets:
             raise ValueError(
-                f"algorithms.{self.name}: unknown preset '{preset}'; known: {', '.join(known_presets)}"
+                f"algorithms.{self.name}: unknown preset '{preset}'; known: {known_presets}"
             )
-        fields = {f.name: f for f in dataclasses.fields(self.params)}
-        for key, value in cfg.items():
+        fields = [f.name for f in dataclasses.fields(self.params)]
+        for key in cfg:
             if key not in fields:
-                raise ValueError(
-                    f"algorithms.{self.name}: unknown key '{key}'; known: {', '.join(fields) or '(none)'}"
-                )
+                known = ", ".join(fields) or "(none)"
+                raise ValueError(f"algorithms.{self.name}: unknown key '{key}'; known: {known}")
         return self.params(**{**self.presets.get(preset, {}), **cfg})
 
 

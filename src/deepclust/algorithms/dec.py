@@ -49,7 +49,7 @@ class DECParams:
     momentum: float = 0.9  # DEC-keras SGD(0.01, 0.9)
 
 
-FAST = {"update_interval": 30, "max_iter": 1500}
+FAST = {"update_interval": 30, "max_iter": 600}
 
 
 def soft_assignment(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:

@@ -35,7 +35,7 @@ class IDECParams:
     momentum: float = 0.0  # unused by Adam; 0.99 with SGD for USPS/Reuters-10K
 
 
-FAST = {"update_interval": 30, "max_iter": 1500}
+FAST = {"update_interval": 30, "max_iter": 600}
 
 
 def total_loss(

@@ -8,6 +8,8 @@ rebuilds its own network.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -41,7 +43,7 @@ class FeedforwardAutoencoder(nn.Module):
 
 def _mlp(dims: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+    for i, (a, b) in enumerate(itertools.pairwise(dims)):
         layers.append(nn.Linear(a, b))
         if i < len(dims) - 2:
             layers.append(nn.ReLU())

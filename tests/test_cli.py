@@ -1,0 +1,90 @@
+"""The CLI: each stage on tiny data, clear errors, nothing half-written after a failure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from deepclust import io
+from deepclust.cli import main
+from tests.conftest import TINY_CONFIG
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    cfg = yaml.safe_load(TINY_CONFIG.read_text())
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _run_stages(tmp_path, config, seed: int = 0) -> dict:
+    data = tmp_path / "data.npz"
+    pre = tmp_path / f"pre-{seed}"
+    init = tmp_path / f"init-{seed}.npz"
+    run = tmp_path / f"run-{seed}"
+    assert (
+        main(["prepare", "--config", str(config), "--dataset", "digits", "--out", str(data)]) == 0
+    )
+    common = ["--config", str(config), "--data", str(data), "--seed", str(seed)]
+    assert main(["pretrain", *common, "--ae", "dense", "--out", str(pre)]) == 0
+    assert main(["init", *common, "--pretrained", str(pre / "ae.pt"), "--out", str(init)]) == 0
+    fit = ["fit", *common, "--algorithm", "dec", "--pretrained", str(pre / "ae.pt")]
+    assert main([*fit, "--init", str(init), "--out", str(run)]) == 0
+    metrics = tmp_path / f"metrics-{seed}.json"
+    key = ["--dataset", "digits", "--ae", "dense", "--algorithm", "dec", "--seed", str(seed)]
+    assert (
+        main(["evaluate", "--run", str(run), "--data", str(data), "--out", str(metrics), *key]) == 0
+    )
+    return io.read_json(metrics)
+
+
+def test_same_config_and_seed_give_identical_results_on_cpu(tmp_path, tiny_config):
+    first = _run_stages(tmp_path / "a", tiny_config)
+    second = _run_stages(tmp_path / "b", tiny_config)
+    assert first.pop("runtime_s") >= 0 and second.pop("runtime_s") >= 0
+    assert first == second
+    assert 0 <= first["acc"] <= 1 and first["n_clusters_found"] >= 1
+    a = io.read_npz(tmp_path / "a" / "run-0" / "result.npz")
+    b = io.read_npz(tmp_path / "b" / "run-0" / "result.npz")
+    assert np.array_equal(a["embedding"], b["embedding"])
+
+
+def test_unknown_dataset_lists_the_known_ones(tmp_path, tiny_config, capsys):
+    out = tmp_path / "x.npz"
+    assert (
+        main(["prepare", "--config", str(tiny_config), "--dataset", "mnits", "--out", str(out)])
+        == 1
+    )
+    assert "unknown dataset 'mnits'; known: digits" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_config_key_is_named(tmp_path, capsys):
+    cfg = yaml.safe_load(TINY_CONFIG.read_text())
+    cfg["algorithms"]["dec"]["update_intervall"] = 3
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "x.npz"
+    assert main(["prepare", "--config", str(path), "--dataset", "digits", "--out", str(out)]) == 1
+    assert "algorithms.dec: unknown key 'update_intervall'" in capsys.readouterr().err
+
+
+def test_failed_fit_leaves_no_partial_run(tmp_path, tiny_config, capsys):
+    _run_stages(tmp_path, tiny_config)
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["algorithms"]["dec"]["lr"] = 1e30  # diverges to a non-finite loss
+    bad = tmp_path / "diverging.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    run = tmp_path / "diverged"
+    args = ["fit", "--config", str(bad), "--algorithm", "dec", "--data", str(tmp_path / "data.npz")]
+    args += [
+        "--pretrained",
+        str(tmp_path / "pre-0" / "ae.pt"),
+        "--init",
+        str(tmp_path / "init-0.npz"),
+    ]
+    assert main([*args, "--seed", "0", "--out", str(run)]) == 1
+    assert "non-finite loss at step" in capsys.readouterr().err
+    assert not run.exists() or not any(run.iterdir())

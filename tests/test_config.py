@@ -1,0 +1,58 @@
+import dataclasses
+
+import pytest
+import yaml
+
+from deepclust import config
+from deepclust.algorithms import ALGORITHMS
+from deepclust.config import ConfigError
+from tests.conftest import ROOT, TINY_CONFIG
+
+
+def _tiny() -> dict:
+    return yaml.safe_load(TINY_CONFIG.read_text())
+
+
+def test_project_configs_are_valid_and_defaults_are_filled():
+    for path in (ROOT / "config.yaml", TINY_CONFIG):
+        cfg = config.load(path)
+        assert cfg["init"]["n_init"] >= 1
+    cfg = config.validate(_tiny())
+    assert cfg["autoencoders"]["dense"]["batch_size"] == 256  # schema default
+    assert cfg["autoencoders"]["dense"]["kind"] == "dense"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(datasetz=["digits"]), r"unknown key 'datasetz'; known: .*datasets"),
+        (lambda c: c.update(seeds="zero"), r"seeds: 'zero' is not of type 'array'"),
+        (lambda c: c["autoencoders"]["dense"].update(epochs=-1), r"autoencoders.dense.epochs"),
+        (lambda c: c["algorithms"]["dec"].update(alpah=1), r"algorithms.dec: unknown key 'alpah'"),
+        (lambda c: c.update(datasets=["mnits"]), r"unknown dataset 'mnits'; known: digits, "),
+        (lambda c: c["algorithms"].update(decc={}), r"algorithms: unknown key 'decc'; known: aekm"),
+        (lambda c: c["algorithms"]["dec"].update(preset="slow"), r"algorithms.dec.preset: 'slow'"),
+        (lambda c: c.update(device="gpu"), r"device: 'gpu' does not match"),
+    ],
+)
+def test_bad_config_names_the_key(change, message):
+    cfg = _tiny()
+    change(cfg)
+    with pytest.raises(ConfigError, match=message):
+        config.validate(cfg)
+
+
+def test_schema_lists_exactly_each_algorithms_parameters():
+    algorithms = config.schema()["$defs"]
+    for name, algorithm in ALGORITHMS.items():
+        fields = {f.name for f in dataclasses.fields(algorithm.params)}
+        assert set(algorithms[name]["properties"]) == fields | {"preset"}, name
+
+
+def test_presets_override_paper_defaults_and_keys_override_presets():
+    dec = ALGORITHMS["dec"]
+    assert dec.params_from_config({}).update_interval == 140
+    assert dec.params_from_config({"preset": "fast"}).update_interval == 30
+    assert dec.params_from_config({"preset": "fast", "update_interval": 7}).update_interval == 7
+    with pytest.raises(ValueError, match="unknown key 'nope'; known: alpha"):
+        dec.params_from_config({"nope": 1})
