@@ -86,11 +86,17 @@ def _report(args):
 
 
 def _datasets(args):
+    from deepclust.data.download import availability
     from deepclust.data.registry import DATASETS
 
-    print(f"{'name':<18}{'k':>4}  {'kind':<10} source")
+    mirror = Path(os.environ[MIRROR_ENV]) if os.environ.get(MIRROR_ENV) else None
+    print(f"{'name':<16}{'n':>7}{'d':>7}{'k':>4}  {'kind':<10}{'raw files':<11}source")
     for d in DATASETS.values():
-        print(f"{d.name:<18}{d.n_clusters:>4}  {d.kind:<10} {d.source}")
+        # raw files: embedded (none needed), missing, or where they are: cache / mirror
+        where = {availability(f, mirror) for f in d.raw_files}
+        raw = "+".join(sorted(where)) if None not in where else "missing"
+        raw = raw if d.raw_files else "embedded"
+        print(f"{d.name:<16}{d.n:>7}{d.d:>7}{d.n_clusters:>4}  {d.kind:<10}{raw:<11}{d.source}")
 
 
 def _algorithms(args):

@@ -1,5 +1,8 @@
+import copy
+
 import pytest
 import torch
+import torch.nn.functional as F
 
 from deepclust.algorithms import dcn
 
@@ -37,3 +40,21 @@ def test_fit_reports_its_own_nearest_center_labels(blobs, tiny_ae, tiny_init):
     ).argmin(1)
     assert (nearest.numpy() == result.labels).all()
     assert [r["epoch"] for r in result.history if "delta_label" in r] == [1, 2]
+
+
+def test_one_step_lowers_the_loss_with_the_clusters_held_fixed(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+    labels = torch.as_tensor(tiny_init.labels)
+    centers = torch.as_tensor(tiny_init.centers)
+
+    def loss(ae):
+        with torch.no_grad():
+            z = ae.encode(X)
+            rec = F.mse_loss(ae.decode(z), X)
+            return (rec + 1.0 * dcn.clustering_loss(z, centers[labels])).item()
+
+    params = dcn.DCNParams(epochs=1, batch_size=len(X), lam=1.0, lr=0.01)
+    result = dcn.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    ae = copy.deepcopy(tiny_ae)
+    ae.load_state_dict(result.state["autoencoder"])
+    assert loss(ae) < loss(tiny_ae)

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -5,6 +6,7 @@ import torch
 
 from deepclust.algorithms import dec
 from deepclust.algorithms.dec import clustering_loss, soft_assignment, target_distribution
+from deepclust.models.autoencoder import embed
 
 
 def test_soft_assignment_hand_values():
@@ -79,3 +81,17 @@ def test_dec_trains_centers_and_encoder_but_not_decoder(blobs, tiny_ae, tiny_ini
     assert not torch.equal(state["encoder.0.weight"], tiny_ae.state_dict()["encoder.0.weight"])
     assert torch.equal(state["decoder.0.weight"], tiny_ae.state_dict()["decoder.0.weight"])
     assert not torch.allclose(result.state["centers"], torch.as_tensor(tiny_init.centers))
+
+
+def test_one_step_lowers_kl_with_the_target_held_fixed(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+    centers = torch.as_tensor(tiny_init.centers)
+    q = soft_assignment(embed(tiny_ae, X), centers)
+    p = target_distribution(q)
+    before = clustering_loss(p, q).item()
+    params = dec.DECParams(update_interval=1, max_iter=1, batch_size=len(X), lr=0.001)
+    result = dec.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    ae = copy.deepcopy(tiny_ae)
+    ae.load_state_dict(result.state["autoencoder"])
+    after = clustering_loss(p, soft_assignment(embed(ae, X), result.state["centers"])).item()
+    assert after < before

@@ -1,5 +1,8 @@
+import copy
+
 import pytest
 import torch
+import torch.nn.functional as F
 
 from deepclust.algorithms import dec, idec
 
@@ -43,3 +46,22 @@ def test_gamma_zero_clustering_still_moves_with_encoder_but_differs_from_dec(
         tiny_ae, X, tiny_init, dec.DECParams(**kwargs), generator=torch.Generator(), progress=False
     )
     assert not (a.embedding == b.embedding).all()
+
+
+def test_one_step_lowers_the_total_loss(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+
+    def loss(ae, centers, p=None):
+        with torch.no_grad():
+            z = ae.encode(X)
+            q = dec.soft_assignment(z, centers)
+            p = dec.target_distribution(q) if p is None else p
+            rec = F.mse_loss(ae.decode(z), X)
+            return idec.total_loss(rec, dec.clustering_loss(p, q), 0.1).item(), p
+
+    before, p = loss(tiny_ae, torch.as_tensor(tiny_init.centers))
+    params = idec.IDECParams(update_interval=1, max_iter=1, batch_size=len(X), tol=0.0)
+    result = idec.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    ae = copy.deepcopy(tiny_ae)
+    ae.load_state_dict(result.state["autoencoder"])
+    assert loss(ae, result.state["centers"], p)[0] < before

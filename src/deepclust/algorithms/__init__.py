@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from deepclust.algorithms import aekm, dcn, dec, idec
+from deepclust.algorithms import aec, aekm, dcn, dec, dekm, dkm, idec
 from deepclust.algorithms.base import Algorithm
 
 ALGORITHMS: dict[str, Algorithm] = {
-    a.name: a for a in (aekm.ALGORITHM, dec.ALGORITHM, idec.ALGORITHM, dcn.ALGORITHM)
+    a.name: a
+    for a in (
+        aekm.ALGORITHM,
+        dec.ALGORITHM,
+        idec.ALGORITHM,
+        dcn.ALGORITHM,
+        aec.ALGORITHM,
+        dkm.ALGORITHM,
+        dekm.ALGORITHM,
+    )
 }
 
 

@@ -68,3 +68,13 @@ def fraction_changed(new: torch.Tensor, old: torch.Tensor) -> tuple[float, int]:
     """DEC's ``delta_label``: the fraction (and count) of labels that differ."""
     n_changed = int((new != old).sum())
     return n_changed / len(new), n_changed
+
+
+@torch.no_grad()
+def cluster_means(z: torch.Tensor, labels: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """μ_j = mean{z_i : y_i = j}; a cluster with no member keeps its ``previous`` center."""
+    k = len(previous)
+    counts = torch.bincount(labels, minlength=k).to(z.dtype)
+    sums = torch.zeros_like(previous).index_add_(0, labels, z)
+    means = sums / counts.clamp(min=1)[:, None]
+    return torch.where(counts[:, None] > 0, means, previous)

@@ -10,9 +10,12 @@ Alternating (survey Sec. 3.2.2, Eq. 9-10). Per mini-batch:
    form: the sequential rule is a running mean, so m new samples with sum S give
    μ_j ← (c_j μ_j + S) / (c_j + m).
 
-L_rec is the per-feature mean squared error (survey Eq. 2). The survey does not say how c_j
-starts; we start every count at ``initial_count`` = 100 (our reading of the authors' code, not
-verified here), so the first batches do not drag the k-means centers to a batch mean.
+L_rec is the per-feature mean squared error (survey Eq. 2); L_clust sums over the embedding
+dimensions and averages over the batch. The survey does not say how c_j starts; we start every
+count at ``initial_count`` = 100, as the DKM authors' DCN re-implementation does
+(``initial_count = tf.constant(100.0)`` in MaziarMF/deep-k-means ``compgraph.py``, "inspired by
+boyangumn/DCN"), so the first batches do not drag the k-means centers to a batch mean. Table 4
+lists DCN's batch size as "0.01 X" (1 % of the data?); we use 256.
 The final labels are DCN's own: nearest center in the final embedding.
 
 Paper defaults (survey Appendix Table 4, MNIST): 50 clustering epochs, SGD with momentum 0.9,

@@ -15,6 +15,8 @@ survey Sec. 3.3.1); the encoder and the centers μ are optimised.
 Paper defaults (survey Appendix Table 5): batch 256, SGD lr 0.01 (momentum 0.9 as in DEC-keras,
 which the table does not list), α = 1, tol = 0.1 %, k-means with 20 restarts. ``update_interval``
 140 is IDEC's MNIST value (DEC-keras uses 140 for MNIST too); ``max_iter`` 20,000 is DEC-keras'.
+Table 5's greedy layer-wise denoising pretraining (DEC and IDEC) is an autoencoder
+configuration (``pretraining: layerwise``, see ``models/pretrain.py``), not a parameter here.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Every prepared dataset is ``X`` float32 of shape (n, d) and ``y`` int64 of shape (n,);
 ``image_shape`` (c, h, w) lets a convolutional autoencoder view the same array as images.
+``raw_files`` name the files (paths inside the mirror, see ``download.RAW_FILES``) a loader
+fetches; embedded datasets have none.
 """
 
 from __future__ import annotations
@@ -12,17 +14,32 @@ from pathlib import Path
 
 import numpy as np
 
-from deepclust.data import synthetic
+from deepclust.data import images, synthetic, text
 
 
 @dataclass(frozen=True)
 class Dataset:
     name: str
     n_clusters: int
+    n: int
+    d: int
     kind: str  # "image" | "text" | "synthetic"
     source: str
     load: Callable[[Path | None], tuple[np.ndarray, np.ndarray]]  # mirror folder → (X, y)
     image_shape: tuple[int, int, int] | None = None
+    raw_files: tuple[str, ...] = ()
+
+
+def _idx_files(folder: str, splits: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(
+        f"{folder}/{split}-{part}.gz"
+        for split in splits
+        for part in ("images-idx3-ubyte", "labels-idx1-ubyte")
+    )
+
+
+_BOTH = ("train", "t10k")
+_COIL_SOURCE = "COIL-20 processed (Nene et al. 1996), CAVE Columbia coil-20-proc.zip"
 
 
 DATASETS: dict[str, Dataset] = {
@@ -31,6 +48,8 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             name="digits",
             n_clusters=10,
+            n=1797,
+            d=64,
             kind="image",
             source="scikit-learn load_digits (UCI optdigits test set), embedded",
             load=lambda mirror: synthetic.digits(),
@@ -39,9 +58,98 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             name="damic_synthetic",
             n_clusters=4,
+            n=4000,
+            d=100,
             kind="synthetic",
             source="DAMIC paper (004) Eq. 8, generated from a fixed seed",
             load=lambda mirror: synthetic.damic(),
+        ),
+        Dataset(
+            name="mnist",
+            n_clusters=10,
+            n=70000,
+            d=784,
+            kind="image",
+            source="MNIST (LeCun et al. 1998), train + test IDX files",
+            load=lambda mirror: images.mnist_like("mnist", mirror, _BOTH),
+            image_shape=(1, 28, 28),
+            raw_files=_idx_files("mnist", _BOTH),
+        ),
+        Dataset(
+            name="mnist_test",
+            n_clusters=10,
+            n=10000,
+            d=784,
+            kind="image",
+            source="MNIST (LeCun et al. 1998), test IDX files only",
+            load=lambda mirror: images.mnist_like("mnist", mirror, ("t10k",)),
+            image_shape=(1, 28, 28),
+            raw_files=_idx_files("mnist", ("t10k",)),
+        ),
+        Dataset(
+            name="fashion_mnist",
+            n_clusters=10,
+            n=70000,
+            d=784,
+            kind="image",
+            source="Fashion-MNIST (Xiao et al. 2017), train + test IDX files",
+            load=lambda mirror: images.mnist_like("fashion_mnist", mirror, _BOTH),
+            image_shape=(1, 28, 28),
+            raw_files=_idx_files("fashion_mnist", _BOTH),
+        ),
+        Dataset(
+            name="usps",
+            n_clusters=10,
+            n=9298,
+            d=256,
+            kind="image",
+            source="USPS digits (Hull 1994), train + test of usps.h5 (Kaggle bistaumanga)",
+            load=images.usps,
+            image_shape=(1, 16, 16),
+            raw_files=("usps/usps.h5",),
+        ),
+        Dataset(
+            name="coil20",
+            n_clusters=20,
+            n=1440,
+            d=784,
+            kind="image",
+            source=_COIL_SOURCE + ", resized 128→28 as in DEKM (002)",
+            load=lambda mirror: images.coil20(mirror, size=28),
+            image_shape=(1, 28, 28),
+            raw_files=("coil20/coil-20-proc.zip",),
+        ),
+        Dataset(
+            name="coil20_128",
+            n_clusters=20,
+            n=1440,
+            d=16384,
+            kind="image",
+            source=_COIL_SOURCE + ", full 128×128",
+            load=lambda mirror: images.coil20(mirror, size=None),
+            image_shape=(1, 128, 128),
+            raw_files=("coil20/coil-20-proc.zip",),
+        ),
+        Dataset(
+            name="coil20_32",
+            n_clusters=20,
+            n=1440,
+            d=1024,
+            kind="image",
+            source="COIL-20 downsampled to 32×32 by Deng Cai, COIL20.mat",
+            load=images.coil20_mat,
+            image_shape=(1, 32, 32),
+            raw_files=("coil20/COIL20.mat",),
+        ),
+        Dataset(
+            name="20news",
+            n_clusters=20,
+            n=18846,
+            d=2000,
+            kind="text",
+            source="20 Newsgroups bydate (Lang 1995), tf-idf on 2,000 stems as in DEKM (002)",
+            load=text.newsgroups,
+            raw_files=("20newsgroups/20news-bydate.tar.gz",),
         ),
     )
 }

@@ -1,0 +1,90 @@
+import copy
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust.algorithms import ALGORITHMS, dkm
+
+
+def test_soft_assignment_and_loss_hand_values():
+    z = torch.tensor([[0.0, 0.0]])
+    mu = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # squared distances 1 and 4
+    g = dkm.soft_assignment(z, mu, alpha=0.5)
+    e1, e2 = math.exp(-0.5), math.exp(-2.0)
+    assert torch.allclose(g, torch.tensor([[e1 / (e1 + e2), e2 / (e1 + e2)]]))
+    expected = 1 * e1 / (e1 + e2) + 4 * e2 / (e1 + e2)
+    assert dkm.clustering_loss(z, mu, alpha=0.5).item() == pytest.approx(expected)
+    # large α: G is the hard nearest-center indicator of Eq. 17 and the loss k-means' own
+    assert dkm.clustering_loss(z, mu, alpha=1000.0).item() == pytest.approx(1.0)
+
+
+def test_losses_match_an_independent_numpy_formula():
+    rng = np.random.default_rng(0)
+    x, x_hat = rng.normal(size=(5, 7)), rng.normal(size=(5, 7))
+    z, mu = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
+    d2 = ((z[:, None, :] - mu[None]) ** 2).sum(-1)
+    g = np.exp(-2.0 * d2) / np.exp(-2.0 * d2).sum(1, keepdims=True)
+    t = torch.as_tensor
+    assert dkm.clustering_loss(t(z), t(mu), 2.0).item() == pytest.approx((d2 * g).sum(1).mean())
+    # reconstruction: summed over features, averaged over the batch (authors' code)
+    rec = ((x - x_hat) ** 2).sum(1).mean()
+    assert dkm.reconstruction_loss(t(x_hat), t(x)).item() == pytest.approx(rec)
+    assert dkm.total_loss(t(1.0), t(2.0), 0.1).item() == pytest.approx(1.2)
+
+
+def test_alpha_schedules():
+    assert dkm.alpha_schedule(dkm.DKMParams()) == [1000.0] * 20
+    params = ALGORITHMS["dkm"].params_from_config({"preset": "annealing"})
+    alphas = dkm.alpha_schedule(params)
+    assert len(alphas) == 40 and params.lam == 0.1 and alphas[0] == 0.1
+    # α_2 = 2^(1/ln(2)²) · 0.1, α_3 = 2^(1/ln(3)²) · α_2: increasing, ever slower
+    assert alphas[1] == pytest.approx(0.1 * 2 ** (1 / math.log(2) ** 2))
+    assert alphas[2] == pytest.approx(alphas[1] * 2 ** (1 / math.log(3) ** 2))
+    ratios = [b / a for a, b in itertools.pairwise(alphas)]
+    assert all(r > 1 for r in ratios) and ratios == sorted(ratios, reverse=True)
+
+
+def test_one_step_lowers_the_loss_and_moves_the_centers(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+    params = dkm.DKMParams(alpha=1.0, n_alphas=1, epochs_per_alpha=1, batch_size=len(X))
+
+    def loss(ae, centers):
+        with torch.no_grad():
+            z = ae.encode(X)
+            rec = dkm.reconstruction_loss(ae.decode(z), X)
+            return dkm.total_loss(rec, dkm.clustering_loss(z, centers, 1.0), params.lam).item()
+
+    before = loss(tiny_ae, torch.as_tensor(tiny_init.centers))
+    result = dkm.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    ae = copy.deepcopy(tiny_ae)
+    ae.load_state_dict(result.state["autoencoder"])
+    assert loss(ae, result.state["centers"]) < before
+    assert not torch.allclose(result.state["centers"], torch.as_tensor(tiny_init.centers))
+
+
+def test_fit_is_deterministic_and_leaves_the_callers_autoencoder_alone(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+    before = {k: v.clone() for k, v in tiny_ae.state_dict().items()}
+    params = dkm.DKMParams(annealing=True, n_alphas=3, epochs_per_alpha=2, batch_size=32)
+    runs = [
+        dkm.fit(
+            tiny_ae,
+            X,
+            tiny_init,
+            params,
+            generator=torch.Generator().manual_seed(1),
+            progress=False,
+        )
+        for _ in range(2)
+    ]
+    assert (runs[0].labels == runs[1].labels).all()
+    assert (runs[0].embedding == runs[1].embedding).all()
+    assert all(torch.equal(before[k], v) for k, v in tiny_ae.state_dict().items())
+    # one history row per α value; the labels are the nearest (= most probable) centers
+    assert [r["alpha"] for r in runs[0].history if "alpha" in r] == dkm.alpha_schedule(params)
+    z = torch.as_tensor(runs[0].embedding)
+    g = dkm.soft_assignment(z, torch.as_tensor(runs[0].centers), 1000.0)
+    assert (g.argmax(1).numpy() == runs[0].labels).all()

@@ -1,0 +1,198 @@
+"""Raw-data loaders on tiny files written here: IDX, 20news tar.gz, tf-idf math, fetch/checksums."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import math
+import struct
+import tarfile
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepclust.data import download, images, text
+from deepclust.data.registry import DATASETS
+
+TOY = "toy/a.bin"
+CONTENT = b"raw bytes of a toy dataset\n" * 100
+
+
+def _idx_gz(path: Path, array: np.ndarray) -> Path:
+    header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    return path
+
+
+def _tar_gz(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_read_idx(tmp_path):
+    imgs = np.arange(3 * 2 * 4).reshape(3, 2, 4)
+    np.testing.assert_array_equal(images.read_idx(_idx_gz(tmp_path / "i.gz", imgs)), imgs)
+    labels = np.array([7, 0, 9])
+    np.testing.assert_array_equal(images.read_idx(_idx_gz(tmp_path / "l.gz", labels)), labels)
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path):
+    whole = _idx_gz(tmp_path / "i.gz", np.zeros((50, 28, 28))).read_bytes()
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"cut\.gz is truncated or corrupt.*delete it"):
+        images.read_idx(cut)
+
+
+def test_idx_size_must_match_header(tmp_path):
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 5) + b"abc"))
+    with pytest.raises(ValueError, match="header says"):
+        images.read_idx(bad)
+
+
+def test_resize_bilinear_uses_half_pixel_centres():
+    a = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    # 4 → 2: samples at 0.5 and 2.5, i.e. the mean of each pair of pixels.
+    np.testing.assert_allclose(images.resize_bilinear(a, 2), [[[2.5, 4.5], [10.5, 12.5]]])
+    np.testing.assert_allclose(images.resize_bilinear(np.ones((2, 5, 5)), 3), np.ones((2, 3, 3)))
+
+
+def test_read_bydate_orders_and_labels(tmp_path):
+    archive = _tar_gz(
+        tmp_path / "news.tar.gz",
+        {
+            "20news-bydate-test/alt.atheism/9": b"test doc",
+            "20news-bydate-train/comp.graphics/2": b"graphics \xe9",
+            "20news-bydate-train/alt.atheism/10": b"second",
+            "20news-bydate-train/alt.atheism/1": b"first",
+            "README": b"not a document",
+        },
+    )
+    docs, y, groups = text.read_bydate(archive)
+    assert groups == ["alt.atheism", "comp.graphics"]
+    assert docs == ["first", "second", "graphics é", "test doc"]  # train first, names as text
+    assert y.dtype == np.int64 and y.tolist() == [0, 0, 1, 0]
+
+
+def test_truncated_tar_gz_is_a_clear_error(tmp_path):
+    whole = _tar_gz(
+        tmp_path / "news.tar.gz",
+        {f"20news-bydate-train/g/{i}": np.random.default_rng(i).bytes(4000) for i in range(5)},
+    ).read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"cut\.tar\.gz is truncated or corrupt"):
+        text.read_bydate(cut)
+
+
+def test_stem_documents_drops_stop_words_and_digits():
+    stemmed = text.stem_documents(["The runners were Running 42 races in 1993!", ""])
+    assert stemmed == [["runner", "run", "race"], []]
+
+
+def test_top_stems_by_count_then_alphabet():
+    assert text.top_stems([["b", "a", "c"], ["c", "b"]], 2) == ["b", "c"]
+
+
+def test_tfidf_scaled_matches_hand_computation():
+    counts = np.array([[2, 0, 1], [0, 1, 1], [0, 0, 0]])
+    # smoothed idf with n = 3 documents: ln((1 + n) / (1 + df)) + 1, df = (1, 1, 2)
+    idf_rare, idf_common = math.log(4 / 2) + 1, math.log(4 / 3) + 1
+    row0 = np.array([2 * idf_rare, 0.0, idf_common])
+    row1 = np.array([0.0, idf_rare, idf_common])
+    scaled = [row * math.sqrt(3) / np.linalg.norm(row) for row in (row0, row1)]
+    expected = np.stack([*scaled, np.zeros(3)])
+    got = text.tfidf_scaled(counts)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_allclose((got[:2] ** 2).sum(axis=1) / 3, 1.0, rtol=1e-6)
+
+
+def test_features_on_a_tiny_corpus():
+    X = text.features(["apple apple banana", "banana cherry", "the and of"], n_features=2)
+    assert X.shape == (3, 2) and X.dtype == np.float32
+    np.testing.assert_allclose((X[:2] ** 2).sum(axis=1) / 2, 1.0, rtol=1e-6)
+    assert not X[2].any()  # only stop words: stays zero
+
+
+@pytest.fixture
+def toy(monkeypatch, tmp_path):
+    """A registered toy raw file, a mirror holding it, and a URL fetch that must not be used."""
+    spec = download.RawFile("http://example.invalid/a.bin", (hashlib.sha256(CONTENT).hexdigest(),))
+    monkeypatch.setitem(download.RAW_FILES, TOY, spec)
+    monkeypatch.delenv(download.OFFLINE_ENV, raising=False)
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / TOY).write_bytes(CONTENT)
+    return mirror, tmp_path / "raw"
+
+
+def _offline(url):
+    raise urllib.error.URLError("no network in tests")
+
+
+def test_fetch_falls_back_to_the_mirror(toy, monkeypatch):
+    mirror, raw = toy
+    monkeypatch.setattr(download, "_open_url", _offline)
+    path = download.fetch(TOY, mirror, raw)
+    assert path == raw / TOY and path.read_bytes() == CONTENT
+    (mirror / TOY).unlink()
+    assert download.fetch(TOY, mirror, raw) == path  # now served from the cache
+
+
+def test_fetch_prefers_the_url(toy, monkeypatch):
+    _, raw = toy
+    monkeypatch.setattr(download, "_open_url", lambda url: io.BytesIO(CONTENT))
+    assert download.fetch(TOY, None, raw).read_bytes() == CONTENT
+
+
+def test_fetch_offline_never_opens_a_url(toy, monkeypatch):
+    mirror, raw = toy
+    monkeypatch.setenv(download.OFFLINE_ENV, "1")
+    monkeypatch.setattr(download, "_open_url", pytest.fail)
+    assert download.fetch(TOY, mirror, raw).read_bytes() == CONTENT
+
+
+def test_bad_download_falls_back_to_the_mirror(toy, monkeypatch):
+    mirror, raw = toy
+    monkeypatch.setattr(download, "_open_url", lambda url: io.BytesIO(b"an error page"))
+    assert download.fetch(TOY, mirror, raw).read_bytes() == CONTENT
+
+
+def test_checksum_mismatch_is_an_error_and_leaves_no_file(toy, monkeypatch):
+    mirror, raw = toy
+    monkeypatch.setattr(download, "_open_url", _offline)
+    (mirror / TOY).write_bytes(CONTENT[:-1])
+    with pytest.raises(ValueError, match=r"checksum mismatch for .*mirror/toy/a\.bin.*expected"):
+        download.fetch(TOY, mirror, raw)
+    assert not [p for p in raw.rglob("*") if p.is_file()]  # no target, no temporary file
+
+
+def test_tampered_cache_is_an_error(toy):
+    mirror, raw = toy
+    (raw / "toy").mkdir(parents=True)
+    (raw / TOY).write_bytes(b"tampered")
+    with pytest.raises(ValueError, match=r"checksum mismatch for .*raw/toy/a\.bin.*delete it"):
+        download.fetch(TOY, mirror, raw)
+
+
+def test_missing_file_without_mirror_says_what_to_do(toy, monkeypatch):
+    _, raw = toy
+    monkeypatch.setattr(download, "_open_url", _offline)
+    with pytest.raises(FileNotFoundError, match=r"toy/a\.bin.*no mirror is set.*--mirror"):
+        download.fetch(TOY, None, raw)
+
+
+def test_registry_is_consistent():
+    for d in DATASETS.values():
+        assert set(d.raw_files) <= set(download.RAW_FILES), d.name
+        if d.image_shape is not None:
+            assert math.prod(d.image_shape) == d.d, d.name

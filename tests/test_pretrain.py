@@ -1,0 +1,92 @@
+"""Autoencoder pretraining: end-to-end unchanged, layer-wise denoising (DEC, survey Table 5)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepclust.models import pretrain as pt
+from deepclust.models.autoencoder import FeedforwardAutoencoder
+
+CFG = {"hidden": [16], "embedding_dim": 3, "epochs": 3, "batch_size": 32, "optimizer": "adam"}
+CFG["lr"] = 0.001
+
+
+def _run(cfg, X, seed=0):
+    torch.manual_seed(seed)  # the network's initial weights
+    return pt.pretrain(cfg, X, generator=torch.Generator().manual_seed(seed), progress=False)
+
+
+def test_end_to_end_is_the_default_and_unchanged(blobs):
+    X, _ = blobs
+    a, hist_a = _run(CFG, X)
+    b, hist_b = _run({**CFG, "pretraining": "end_to_end", "dropout": 0.5}, X)
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    assert hist_a == hist_b and "phase" not in hist_a[0]
+
+
+def test_layer_pairs_mirror_the_stacked_activations():
+    ae = FeedforwardAutoencoder([8, 6, 4, 2])
+    pairs = pt.layer_pairs(ae)
+    assert [
+        (e.in_features, e.out_features, d.in_features, d.out_features) for e, d, *_ in pairs
+    ] == [
+        (8, 6, 6, 8),
+        (6, 4, 4, 6),
+        (4, 2, 2, 4),
+    ]
+    # no ReLU on the embedding (last encoder layer) nor on the reconstruction (first decoder)
+    assert [(er, dr) for *_, er, dr in pairs] == [(True, False), (True, True), (False, True)]
+
+
+def test_corrupt_drops_about_p_and_rescales():
+    x = torch.ones(1000, 10)
+    y = pt.corrupt(x, 0.2, torch.Generator().manual_seed(0))
+    assert set(y.unique().tolist()) == {0.0, 1.25}
+    assert abs((y == 0).float().mean().item() - 0.2) < 0.02
+    assert torch.equal(pt.corrupt(x, 0.0, torch.Generator()), x)
+
+
+def test_layerwise_lowers_reconstruction_and_is_deterministic(blobs):
+    X, _ = blobs
+    torch.manual_seed(0)
+    ae = FeedforwardAutoencoder([8, 16, 3])
+    with torch.no_grad():
+        before = F.mse_loss(ae(X), X).item()
+    history = pt.pretrain_layerwise(
+        ae, X, epochs=30, batch_size=32, lr=0.1, lr_step=20000, dropout=0.2,
+        generator=torch.Generator().manual_seed(0), progress=False,
+    )  # fmt: skip
+    with torch.no_grad():
+        assert F.mse_loss(ae(X), X).item() < before
+    for phase in ("layer1", "layer2"):
+        losses = [r["loss"] for r in history if r["phase"] == phase]
+        assert losses[-1] < losses[0], phase
+    steps = [r["step"] for r in history]
+    assert steps == sorted(steps)
+
+    cfg = {**CFG, "pretraining": "layerwise", "layerwise_epochs": 2}
+    a, hist_a = _run(cfg, X)
+    b, hist_b = _run(cfg, X)
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    assert hist_a == hist_b
+    assert [r["phase"] for r in hist_a] == ["layer1"] * 2 + ["layer2"] * 2 + ["end_to_end"] * 3
+    c, _ = _run(CFG, X)  # end-to-end alone ends elsewhere
+    assert not torch.equal(a.state_dict()["encoder.0.weight"], c.state_dict()["encoder.0.weight"])
+
+
+def test_layerwise_learning_rate_is_divided_by_ten_every_lr_step(blobs, monkeypatch):
+    X, _ = blobs
+    seen = []
+    original = pt.train
+
+    def spy(objective, X, optimizer, **kwargs):
+        history = original(objective, X, optimizer, **kwargs)
+        seen.append(optimizer.param_groups[0]["lr"])
+        return history
+
+    monkeypatch.setattr(pt, "train", spy)
+    pt.pretrain_layerwise(
+        FeedforwardAutoencoder([8, 4]), X, epochs=2, batch_size=30, lr=0.1, lr_step=4,
+        dropout=0.2, generator=torch.Generator(), progress=False,
+    )  # fmt: skip
+    assert seen == [pytest.approx(0.01)]  # 2 epochs × 3 batches = 6 steps: one division
