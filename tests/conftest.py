@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny, deterministic data and autoencoders on the CPU."""
+"""Shared fixtures: tiny, deterministic data and autoencoders on the CPU; the `slurm` marker."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,3 +50,39 @@ def project_env() -> dict[str, str]:
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["CUDA_VISIBLE_DEVICES"] = ""
     return env
+
+
+def slurm_unavailable_reason() -> str | None:
+    """None if a local Slurm can take jobs, else why not (see shared/slurm-local)."""
+    for tool in ("sbatch", "squeue", "scontrol", "sinfo", "sacct"):
+        if shutil.which(tool) is None:
+            return f"`{tool}` not on PATH; start a local Slurm with ../shared/slurm-local/setup.sh"
+    try:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=20)
+        if "is UP" not in ping.stdout:
+            return f"slurmctld not reachable ({(ping.stdout or ping.stderr).strip()[:200]})"
+        states = subprocess.run(
+            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20
+        ).stdout.split()
+    except subprocess.TimeoutExpired:
+        return "Slurm commands timed out"
+    if not {"idle", "mixed", "allocated"} & set(states):
+        return f"no node can take jobs (sinfo states: {states})"
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        return "snakemake-executor-plugin-slurm is not installed (pip install -e '.[hpc]')"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip `slurm` tests, with the reason, where no Slurm runs; with REQUIRE_SLURM=1 (CI)
+    fail instead, so that a broken Slurm cannot pass as a skip."""
+    slurm_items = [item for item in items if item.get_closest_marker("slurm")]
+    reason = slurm_unavailable_reason() if slurm_items else None
+    if reason is None:
+        return
+    if os.environ.get("REQUIRE_SLURM") == "1":
+        raise pytest.UsageError(f"REQUIRE_SLURM=1 but the local Slurm is not usable: {reason}")
+    for item in slurm_items:
+        item.add_marker(pytest.mark.skip(reason=f"no local Slurm: {reason}"))

@@ -7,12 +7,20 @@ takes, in order: the cached copy; a download from the canonical URL (skipped whe
 ``DEEPCLUST_MIRROR``). Every copy is written to a temporary file, hashed, and only renamed
 into the cache when its sha256 is one this table accepts, so no unchecked or half-written file
 is ever left there. The digests come from the mirror's MANIFEST (../shared/datasets).
+
+Where no digest is published (``RawFile.sha256`` is None: the RCV1-v2 files), the check is
+trust-on-first-use: the first copy that arrives (download, mirror, or a file already in the
+cache) has its sha256 recorded in the lock file ``<raw dir>/sha256.lock.json``, and every later
+copy must match it. The lock sits next to the raw cache, so each user's first download pins the
+files; a team that wants everyone on the same bytes copies (or ``git add -f``s) that one file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import json
 import logging
 import os
 import urllib.request
@@ -26,6 +34,7 @@ from deepclust import io
 log = logging.getLogger("deepclust")
 
 RAW_DIR = Path("data/raw")
+LOCK_NAME = "sha256.lock.json"
 OFFLINE_ENV = "DEEPCLUST_OFFLINE"
 TIMEOUT_S = 10
 _CHUNK = 1 << 20
@@ -33,10 +42,13 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class RawFile:
-    """One raw file: its canonical URL (None: no direct link) and the sha256 digests accepted."""
+    """One raw file: its canonical URL (None: no direct link) and the sha256 digests accepted.
+
+    ``sha256=None``: none is published; the first copy's digest is pinned in the lock file.
+    """
 
     url: str | None
-    sha256: tuple[str, ...]
+    sha256: tuple[str, ...] | None
 
 
 _LECUN = "http://yann.lecun.com/exdb/mnist/"
@@ -100,6 +112,19 @@ RAW_FILES: dict[str, RawFile] = {
     ),
 }
 
+# RCV1-v2 (Lewis et al. 2004, JMLR 5, online appendices 8 and 12): no checksum is published,
+# so these are trust-on-first-use (sha256=None). See data/rcv1.py.
+_LYRL = "http://www.ai.mit.edu/projects/jmlr/papers/volume5/lewis04a/"
+RCV1_TOKEN_FILES = tuple(
+    f"rcv1/lyrl2004_tokens_{part}.dat.gz"
+    for part in ("test_pt0", "test_pt1", "test_pt2", "test_pt3", "train")
+)
+RCV1_QRELS = "rcv1/rcv1-v2.topics.qrels.gz"
+RAW_FILES.update(
+    {rel: RawFile(_LYRL + "a12-token-files/" + rel.split("/")[1], None) for rel in RCV1_TOKEN_FILES}
+)
+RAW_FILES[RCV1_QRELS] = RawFile(_LYRL + "a08-topic-qrels/rcv1-v2.topics.qrels.gz", None)
+
 
 def offline() -> bool:
     """True when ``DEEPCLUST_OFFLINE`` is set (to anything but '', '0'): mirror only."""
@@ -111,7 +136,10 @@ def fetch(rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR) -> Path:
     spec = _spec(rel)
     target = Path(raw_dir) / rel
     if target.exists():
-        _check(target, _sha256_file(target), spec)
+        got = _sha256_file(target)
+        if _accepted(rel, spec, raw_dir) is None:
+            log.warning("%s has no published or pinned sha256; pinning the cached copy", target)
+        _check(target, got, rel, spec, raw_dir)
         return target
     reasons = []
     if spec.url is None:
@@ -121,7 +149,7 @@ def fetch(rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR) -> Path:
     else:
         try:
             with _open_url(spec.url) as response:
-                _store(target, _chunks(response), spec, origin=spec.url)
+                _store(target, _chunks(response), rel, spec, raw_dir, origin=spec.url)
             log.info("downloaded %s → %s", spec.url, target)
             return target
         except (OSError, http.client.HTTPException, ValueError) as err:
@@ -140,7 +168,7 @@ def fetch(rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR) -> Path:
             f"{source}. Check --mirror / DEEPCLUST_MIRROR, or put the file at {target}"
         )
     with open(source, "rb") as fh:
-        _store(target, _chunks(fh), spec, origin=str(source))
+        _store(target, _chunks(fh), rel, spec, raw_dir, origin=str(source))
     log.info("copied %s → %s", source, target)
     return target
 
@@ -171,23 +199,89 @@ def _chunks(fh: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def _store(target: Path, chunks: Iterable[bytes], spec: RawFile, origin: str) -> None:
+def _store(
+    target: Path, chunks: Iterable[bytes], rel: str, spec: RawFile, raw_dir: Path, origin: str
+) -> None:
     """Write ``chunks`` to ``target`` via a temporary file, renamed only if its sha256 passes."""
     digest = hashlib.sha256()
+    head = b""
     with io.atomic_path(target) as tmp:
         with open(tmp, "wb") as out:
             for chunk in chunks:
+                if len(head) < 2:
+                    head += chunk[:2]
                 digest.update(chunk)
                 out.write(chunk)
-        _check(Path(origin), digest.hexdigest(), spec)
+        if spec.sha256 is None and rel.endswith(".gz") and not head.startswith(b"\x1f\x8b"):
+            # Nothing to check against yet: refuse to pin an error page instead of a gzip file.
+            raise ValueError(f"{origin} is not a gzip file (it starts with {head!r})")
+        _check(origin, digest.hexdigest(), rel, spec, raw_dir)
 
 
-def _check(path: Path, got: str, spec: RawFile) -> None:
-    if got not in spec.sha256:
+def _check(path: str | Path, got: str, rel: str, spec: RawFile, raw_dir: Path) -> None:
+    """Accept ``got`` if it is a published digest, or the pinned one; with neither, pin it."""
+    accepted = _accepted(rel, spec, raw_dir)
+    if accepted is None:
+        _pin(rel, got, raw_dir)
+        log.info("pinned sha256 %s for %s in %s (first use)", got, rel, _lock_path(raw_dir))
+        return
+    if got not in accepted:
+        hint = "delete it and run again, or check the mirror"
+        if spec.sha256 is None:
+            hint = (
+                f"no checksum is published, so the expected one was pinned in "
+                f"{_lock_path(raw_dir)} by the first download. A cached copy that fails is "
+                f"damaged: delete it and run again. Only if the upstream file really changed, "
+                f"remove the '{rel}' entry from the lock file"
+            )
         raise ValueError(
-            f"checksum mismatch for {path}: expected sha256 {' or '.join(spec.sha256)}, got "
-            f"{got}; delete it and run again, or check the mirror"
+            f"checksum mismatch for {path}: expected sha256 {' or '.join(accepted)}, got "
+            f"{got}; {hint}"
         )
+
+
+def _accepted(rel: str, spec: RawFile, raw_dir: Path) -> tuple[str, ...] | None:
+    """The digests ``rel`` may have: published ones, else the pinned one, else None."""
+    if spec.sha256 is not None:
+        return spec.sha256
+    pinned = read_lock(raw_dir).get(rel)
+    return (pinned,) if pinned else None
+
+
+def _lock_path(raw_dir: Path) -> Path:
+    return Path(raw_dir) / LOCK_NAME
+
+
+def read_lock(raw_dir: Path = RAW_DIR) -> dict[str, str]:
+    """The pinned digests, {path inside the mirror: sha256}; empty if there is no lock file."""
+    path = _lock_path(raw_dir)
+    if not path.is_file():
+        return {}
+    try:
+        lock = json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"lock file {path} is not valid JSON ({err}); fix or delete it") from err
+    if not isinstance(lock, dict) or not all(isinstance(v, str) for v in lock.values()):
+        raise ValueError(f"lock file {path} must map raw file paths to sha256 strings")
+    return lock
+
+
+def _pin(rel: str, digest: str, raw_dir: Path) -> None:
+    """Record ``digest`` for ``rel`` in the lock file (read-modify-write under an flock)."""
+    path = _lock_path(raw_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".flock"), "a") as guard:
+        with contextlib.suppress(ImportError):
+            import fcntl  # POSIX only; elsewhere concurrent first downloads are not guarded
+
+            fcntl.flock(guard, fcntl.LOCK_EX)
+        lock = read_lock(raw_dir)
+        if lock.get(rel, digest) != digest:  # another process pinned it first
+            raise ValueError(
+                f"checksum mismatch for {rel}: got {digest}, but {path} pins {lock[rel]}"
+            )
+        lock[rel] = digest
+        io.write_json(path, lock)
 
 
 def _sha256_file(path: Path) -> str:

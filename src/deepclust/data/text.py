@@ -92,7 +92,11 @@ def stem_documents(docs: Iterable[str]) -> list[list[str]]:
 
 def top_stems(stemmed: list[list[str]], size: int) -> list[str]:
     """The ``size`` stems with the most occurrences (ties alphabetical), in that order."""
-    counts = Counter(s for doc in stemmed for s in doc)
+    return most_frequent(Counter(s for doc in stemmed for s in doc), size)
+
+
+def most_frequent(counts: Counter[str], size: int) -> list[str]:
+    """The ``size`` terms with the highest counts (ties alphabetical), in that order."""
     return sorted(counts, key=lambda s: (-counts[s], s))[:size]
 
 
