@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -23,3 +24,4 @@ rule all:
     input:
         paths.SUMMARY_CSV,
         paths.REPORT,
+        RUN_FIGURES,

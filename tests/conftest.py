@@ -43,6 +43,23 @@ def tiny_init(blobs, tiny_ae) -> InitialClustering:
     return kmeans_init(embed(tiny_ae, X).numpy(), 3, n_init=5, max_iter=100, seed=0)
 
 
+def run_snakemake(workdir: Path, env: dict, *args: str) -> str:
+    """Run the project's Snakefile in ``workdir``; fail the test with its output if it fails."""
+    cmd = ["snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, project_env) -> Path:
+    """The tiny pipeline, run once per session by Snakemake in a temporary folder."""
+    workdir = tmp_path_factory.mktemp("tiny-run")
+    shutil.copy(TINY_CONFIG, workdir / "config.yaml")
+    run_snakemake(workdir, project_env, "--configfile", str(workdir / "config.yaml"))
+    return workdir
+
+
 @pytest.fixture(scope="session")
 def project_env() -> dict[str, str]:
     """Environment for subprocesses: this interpreter's bin first on PATH, no GPU."""

@@ -5,23 +5,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
 from deepclust import paths
-from tests.conftest import ROOT, TINY_CONFIG
+from tests.conftest import ROOT, TINY_CONFIG, run_snakemake
 
 pytestmark = pytest.mark.slow
-
-
-def _snakemake(workdir: Path, env: dict, *args: str) -> str:
-    cmd = ["snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 def _job_counts(dry_run_output: str) -> dict[str, int]:
@@ -30,7 +22,7 @@ def _job_counts(dry_run_output: str) -> dict[str, int]:
 
 
 def test_snakemake_lint_is_clean(project_env):
-    out = _snakemake(ROOT, project_env, "--lint")
+    out = run_snakemake(ROOT, project_env, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in out
 
 
@@ -48,48 +40,41 @@ def test_dvc_outs_are_the_paths_patterns():
         paths.DATA, paths.DATA_CARD, paths.AE_MODEL, paths.AE_HISTORY, paths.INIT,
         paths.RUN_RESULT, paths.RUN_HISTORY, paths.RUN_MODEL, paths.RUN_METRICS,
         paths.RUNS_CSV, paths.SUMMARY_CSV, paths.SUMMARY_MD, paths.METRICS,
-        paths.REPORT, paths.METRICS_FIGURE,
+        paths.REPORT, paths.METRICS_FIGURE, paths.REPORT_TABLE, paths.PRETRAIN_FIGURES,
+        paths.PRETRAIN_CURVES, paths.EMBEDDING_FIGURE, paths.CONFUSION_FIGURE,
+        paths.TRAINING_FIGURE, paths.RUN_CURVE, paths.RUN_PREDICTIONS,
     }  # fmt: skip
     assert dvc_outs == expected
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, project_env):
-    """The tiny pipeline run once by Snakemake in a temporary folder."""
-    workdir = tmp_path_factory.mktemp("snakemake")
-    shutil.copy(TINY_CONFIG, workdir / "config.yaml")
-    _snakemake(workdir, project_env, "--configfile", str(workdir / "config.yaml"))
-    return workdir
-
-
-def test_tiny_pipeline_produces_the_summary(finished_run):
-    summary = pd.read_csv(finished_run / paths.SUMMARY_CSV)
+def test_tiny_pipeline_produces_the_summary(tiny_run):
+    summary = pd.read_csv(tiny_run / paths.SUMMARY_CSV)
     assert list(summary["algorithm"]) == ["aekm", "dec"]
     assert ((summary["acc_mean"] > 0.1) & (summary["acc_mean"] <= 1)).all()
-    assert (finished_run / paths.METRICS_FIGURE).stat().st_size > 1000
-    assert "| digits | dense | dec |" in (finished_run / paths.SUMMARY_MD).read_text()
+    assert (tiny_run / paths.METRICS_FIGURE).stat().st_size > 1000
+    assert "| digits | dense | dec |" in (tiny_run / paths.SUMMARY_MD).read_text()
 
 
-def test_new_algorithm_or_seed_runs_only_the_new_jobs(finished_run, project_env):
-    cfg = yaml.safe_load((finished_run / "config.yaml").read_text())
+def test_new_algorithm_or_seed_runs_only_the_new_jobs(tiny_run, project_env):
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
     cfg["algorithms"]["dcn"] = {"preset": "fast", "epochs": 1}
-    new_algorithm = finished_run / "new-algorithm.yaml"
+    new_algorithm = tiny_run / "new-algorithm.yaml"
     new_algorithm.write_text(yaml.safe_dump(cfg))
     jobs = _job_counts(
-        _snakemake(finished_run, project_env, "-n", "--configfile", str(new_algorithm))
+        run_snakemake(tiny_run, project_env, "-n", "--configfile", str(new_algorithm))
     )
     assert "pretrain" not in jobs and "init" not in jobs and "prepare" not in jobs
     assert jobs["fit"] == 1 and jobs["evaluate"] == 1
 
     cfg["seeds"] = [0, 1]
-    new_seed = finished_run / "new-seed.yaml"
+    new_seed = tiny_run / "new-seed.yaml"
     new_seed.write_text(yaml.safe_dump(cfg))
-    jobs = _job_counts(_snakemake(finished_run, project_env, "-n", "--configfile", str(new_seed)))
+    jobs = _job_counts(run_snakemake(tiny_run, project_env, "-n", "--configfile", str(new_seed)))
     assert jobs["pretrain"] == 1 and jobs["init"] == 1 and "prepare" not in jobs
     assert jobs["fit"] == 4  # dcn for seed 0; aekm, dec and dcn for seed 1
 
 
-def test_dvc_repro_gives_the_same_summary_and_a_clean_status(finished_run, tmp_path, project_env):
+def test_dvc_repro_gives_the_same_summary_and_a_clean_status(tiny_run, tmp_path, project_env):
     for name in ("dvc.yaml", ".dvcignore", "src"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
@@ -107,6 +92,6 @@ def test_dvc_repro_gives_the_same_summary_and_a_clean_status(finished_run, tmp_p
     run("dvc", "repro", "-q")
     columns = ["dataset", "ae", "algorithm", "acc_mean", "nmi_mean", "ari_mean"]
     dvc_summary = pd.read_csv(tmp_path / paths.SUMMARY_CSV)[columns]
-    snakemake_summary = pd.read_csv(finished_run / paths.SUMMARY_CSV)[columns]
+    snakemake_summary = pd.read_csv(tiny_run / paths.SUMMARY_CSV)[columns]
     pd.testing.assert_frame_equal(dvc_summary, snakemake_summary)
     assert "Data and pipelines are up to date" in run("dvc", "status")

@@ -41,8 +41,9 @@ def _config(args: argparse.Namespace) -> dict:
 def _prepare(args):
     from deepclust import stages
 
-    mirror = args.mirror or os.environ.get(MIRROR_ENV)
-    stages.prepare(_config(args), args.dataset, args.out, Path(mirror) if mirror else None)
+    config = _config(args)
+    mirror = args.mirror or os.environ.get(MIRROR_ENV) or config["mirror"]
+    stages.prepare(config, args.dataset, args.out, Path(mirror) if mirror else None)
 
 
 def _pretrain(args):
@@ -85,6 +86,19 @@ def _report(args):
     report(args.summary, args.out)
 
 
+def _plot_run(args):
+    from deepclust.report import plot_run
+
+    key = paths.RunKey(args.dataset, args.ae, args.algorithm, args.seed)
+    plot_run(args.run, args.data, args.out, key, args.curve, args.predictions)
+
+
+def _results_doc(args):
+    from deepclust.report import results_document
+
+    results_document(args.workdir, args.notes, args.out)
+
+
 def _datasets(args):
     from deepclust.data.download import availability
     from deepclust.data.registry import DATASETS
@@ -124,7 +138,10 @@ def _parser() -> argparse.ArgumentParser:
     p = stage("prepare", _prepare, "build a dataset's arrays (X, y) and its card")
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    p.add_argument("--mirror", help=f"local mirror of the raw files (default: ${MIRROR_ENV})")
+    p.add_argument(
+        "--mirror",
+        help=f"local mirror of the raw files (default: ${MIRROR_ENV}, else the config's)",
+    )
 
     p = stage("pretrain", _pretrain, "pretrain one autoencoder configuration on one dataset")
     p.add_argument("--ae", required=True, help="a key of `autoencoders` in the config")
@@ -161,6 +178,23 @@ def _parser() -> argparse.ArgumentParser:
     p = stage("report", _report, "figures and the Markdown report", config=False)
     p.add_argument("--summary", type=Path, default=Path(paths.SUMMARY_CSV))
     p.add_argument("--out", type=Path, default=Path(paths.RESULTS))
+
+    p = stage(
+        "plot-run", _plot_run, "one run's figures: embedding, confusion, training", config=False
+    )
+    p.add_argument("--run", type=Path, required=True, help="run folder")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for the figures")
+    p.add_argument("--curve", type=Path, help="CSV of the training curve (for dvc plots)")
+    p.add_argument("--predictions", type=Path, help="CSV of actual, predicted (for dvc plots)")
+    for key in ("dataset", "ae", "algorithm"):
+        p.add_argument(f"--{key}", required=True)
+    p.add_argument("--seed", type=int, required=True)
+
+    p = stage("results-doc", _results_doc, "docs/results.md from finished workdirs", config=False)
+    p.add_argument("--workdir", type=Path, action="append", required=True, help="repeatable")
+    p.add_argument("--notes", type=Path, help="Markdown appended verbatim")
+    p.add_argument("--out", type=Path, default=Path("docs/results.md"))
 
     stage("datasets", _datasets, "list the known datasets", config=False)
     stage("algorithms", _algorithms, "list the known algorithms", config=False)

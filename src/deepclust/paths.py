@@ -31,6 +31,21 @@ METRICS = "results/metrics.json"
 FIGURES = "results/figures"
 METRICS_FIGURE = "results/figures/metrics.png"
 REPORT = "results/report.md"
+REPORT_TABLE = "results/table.html"  # the results table with the published numbers beside ours
+PRETRAIN_FIGURES = "results/figures/pretraining"  # one {dataset}.png each, from the report stage
+PRETRAIN_FIGURE = PRETRAIN_FIGURES + "/{dataset}.png"
+RUN_FIGURES = "results/figures/{dataset}/{ae}/{algorithm}/seed-{seed}"
+EMBEDDING_FIGURE = RUN_FIGURES + "/embedding.png"
+CONFUSION_FIGURE = RUN_FIGURES + "/confusion.png"
+TRAINING_FIGURE = RUN_FIGURES + "/training.png"
+# Small copies of the curves and labels for `dvc plots`: results/ is git-tracked, and the
+# folders under data/ hold more than plot files.
+CURVES = "results/curves"
+RUN_CURVE = CURVES + "/{dataset}/{ae}/{algorithm}/seed-{seed}.csv"  # step, loss…, delta_label
+PRETRAIN_CURVES = CURVES + "/pretraining"  # from the report stage
+PRETRAIN_CURVE = PRETRAIN_CURVES + "/{dataset}/{ae}/seed-{seed}.csv"  # step, loss
+PREDICTIONS = "results/predictions"
+RUN_PREDICTIONS = PREDICTIONS + "/{dataset}/{ae}/{algorithm}/seed-{seed}.csv"  # actual, predicted
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
-"""Figures: metrics per algorithm and dataset with error bars over seeds."""
+"""Figures: metrics per algorithm and dataset, training curves, 2-D embeddings, confusion matrices.
+
+Every figure is a PNG written atomically. Colours are fixed per algorithm (:func:`algorithm_colors`)
+and per class (tab10/tab20), so the same method or class looks the same in every figure.
+"""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -11,14 +17,39 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from deepclust import metrics
 from deepclust.evaluate import METRIC_COLUMNS
 from deepclust.io import atomic_path
+
+log = logging.getLogger("deepclust")
+
+# A fixed order, so an algorithm has the same colour whichever others are in a figure.
+KNOWN_ALGORITHMS = ("aekm", "dec", "idec", "dcn", "aec", "dkm", "dekm", "dynae", "damic", "dcec")
+MAX_EMBEDDING_POINTS = 5000  # UMAP / t-SNE input is subsampled (deterministically) above this
+HISTORY_KEYS = ("step", "epoch", "delta_label", "n_changed")  # every other column is a loss term
 
 
 def algorithm_colors(algorithms: list[str]) -> dict[str, tuple]:
     """One fixed colour per algorithm, the same in every figure."""
     cmap = plt.get_cmap("tab10")
-    return {name: cmap(i % 10) for i, name in enumerate(sorted(algorithms))}
+    others = sorted(set(algorithms) - set(KNOWN_ALGORITHMS))
+    order = [*KNOWN_ALGORITHMS, *others]
+    return {name: cmap(order.index(name) % 10) for name in algorithms}
+
+
+def class_colors(n: int) -> np.ndarray:
+    """``n`` distinguishable colours for classes (tab10 up to 10, tab20 up to 20, then hsv)."""
+    if n <= 10:
+        return np.asarray(plt.get_cmap("tab10").colors[:n])
+    if n <= 20:
+        return np.asarray(plt.get_cmap("tab20").colors[:n])
+    return plt.get_cmap("hsv")(np.linspace(0, 1, n, endpoint=False))
+
+
+def _save(fig, out: str | Path, dpi: int = 110) -> None:
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
 
 
 def metrics_figure(summary: pd.DataFrame, out: str | Path) -> None:
@@ -54,6 +85,211 @@ def metrics_figure(summary: pd.DataFrame, out: str | Path) -> None:
     axes[0][0].set_ylabel("score (mean ± std over seeds)")
     axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    _save(fig, out, dpi=120)
+
+
+def pretraining_figure(histories: dict[tuple[str, int], pd.DataFrame], title: str, out) -> None:
+    """Reconstruction loss against step, one panel per autoencoder, one line per seed.
+
+    ``histories`` maps (ae, seed) to a pretraining history.csv (columns step, epoch, loss).
+    """
+    aes = list(dict.fromkeys(ae for ae, _ in histories))
+    fig, axes = plt.subplots(1, len(aes), figsize=(5 * len(aes), 3.4), squeeze=False)
+    for ax, ae in zip(axes[0], aes, strict=True):
+        seeds = sorted(seed for a, seed in histories if a == ae)
+        cmap = plt.get_cmap("viridis")
+        for i, seed in enumerate(seeds):
+            h = histories[(ae, seed)].dropna(subset=["loss"])
+            color = cmap(i / max(len(seeds) - 1, 1) * 0.85)
+            ax.plot(h["step"], h["loss"], marker="." if len(h) < 30 else None, color=color,
+                    label=f"seed {seed}")  # fmt: skip
+        _log_scale_if_wide(ax, [histories[(ae, s)]["loss"] for s in seeds])
+        ax.set_title(f"{title}: pretraining of '{ae}'")
+        ax.set_xlabel("step (mini-batch updates)")
+        ax.set_ylabel("reconstruction loss")
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def training_figure(history: pd.DataFrame, algorithm: str, title: str, out) -> None:
+    """Left: every loss term against step. Right: fraction of labels changed per label update."""
+    color = algorithm_colors([algorithm])[algorithm]
+    terms = [c for c in history.columns if c not in HISTORY_KEYS]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    styles = ["-", "--", ":", "-."]
+    drawn = []
+    for i, term in enumerate(terms):
+        h = history.dropna(subset=[term])
+        if h.empty:
+            continue
+        left.plot(h["step"], h[term], styles[i % len(styles)], color=color, label=term,
+                  marker="." if len(h) < 30 else None)  # fmt: skip
+        drawn.append(h[term])
+    if drawn:
+        _log_scale_if_wide(left, drawn)
+        left.legend(frameon=False, fontsize="small")
+    else:
+        _no_data(left, f"{algorithm} has no training steps")
+    left.set_title(f"{title}: loss")
+    left.set_xlabel("step (mini-batch updates)")
+    left.set_ylabel("loss")
+    left.grid(alpha=0.3)
+
+    h = history.dropna(subset=["delta_label"]) if "delta_label" in history else history.iloc[:0]
+    if h.empty:
+        _no_data(right, f"{algorithm} makes no label updates")
+    else:
+        right.plot(h["step"], 100 * h["delta_label"], marker="o", markersize=3, color=color)
+        right.set_ylim(bottom=0)
+    right.set_title(f"{title}: labels changed per update")
+    right.set_xlabel("step (mini-batch updates)")
+    right.set_ylabel("labels changed (%)")
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def embed_2d(embedding: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
+    """A 2-D view of ``embedding`` (UMAP, else t-SNE if umap-learn is missing); its method name."""
+    embedding = np.asarray(embedding, dtype=np.float32)
+    if embedding.shape[1] <= 2:
+        return np.pad(embedding, ((0, 0), (0, 2 - embedding.shape[1]))), "embedding"
+    try:
+        import umap
+    except ImportError:  # pragma: no cover - umap-learn is a dependency
+        from sklearn.manifold import TSNE
+
+        log.warning("umap-learn is not installed; using t-SNE for the 2-D view")
+        perplexity = min(30.0, (len(embedding) - 1) / 3)
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+        return tsne.fit_transform(embedding), "t-SNE"
+    _cache_umap_compilation()
+    n_neighbors = min(15, len(embedding) - 1)
+    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed)
+    with warnings.catch_warnings():  # "n_jobs overridden by setting random_state": intended
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        return reducer.fit_transform(embedding), "UMAP"
+
+
+def _cache_umap_compilation() -> None:
+    """Let numba cache umap-learn's compiled functions on disk (most lack ``cache=True``).
+
+    Compiling them takes ~15 s in every fresh process, which is most of a ``plot-run`` job; with
+    the cache a later job starts in a second. The results are the same either way.
+    """
+    import importlib
+
+    try:
+        from numba.core.dispatcher import Dispatcher
+
+        for name in ("umap_", "layouts", "utils", "spectral", "distances", "sparse"):
+            module = importlib.import_module(f"umap.{name}")
+            for obj in vars(module).values():
+                if isinstance(obj, Dispatcher):
+                    obj.enable_caching()
+    except Exception as err:  # only a speed-up: never fail a figure over it
+        log.debug("numba caching for umap not enabled: %s", err)
+
+
+def subsample(n: int, max_points: int = MAX_EMBEDDING_POINTS, seed: int = 0) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n`` samples, the same for the same seed."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
+
+
+def embedding_figure(
+    embedding: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, title: str, out, seed: int = 0
+) -> None:
+    """The embedding in 2-D, coloured by true class (left) and by predicted cluster (right).
+
+    A cluster gets the colour of the class Hungarian matching assigns it to, so points whose
+    colour differs between the panels are the misclustered ones.
+    """
+    idx = subsample(len(embedding), seed=seed)
+    xy, method = embed_2d(np.asarray(embedding)[idx], seed=seed)
+    y_true, y_pred = np.asarray(y_true)[idx], np.asarray(y_pred)[idx]
+    n_classes = int(max(y_true.max(), y_pred.max())) + 1
+    colors = class_colors(n_classes)
+    mapping = metrics.hungarian_mapping(y_true, y_pred)
+    matched = np.array([mapping.get(int(c), int(c)) for c in y_pred])
+    unmatched = np.array([int(c) not in mapping for c in y_pred])
+    size = max(2.0, min(12.0, 20000 / len(xy)))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
+    for ax, labels, name in ((axes[0], y_true, "true class"), (axes[1], matched, "cluster")):
+        ax.scatter(xy[:, 0], xy[:, 1], c=colors[labels], s=size, linewidths=0, alpha=0.8)
+        if name == "cluster" and unmatched.any():  # more clusters than classes
+            ax.scatter(*xy[unmatched].T, c="black", marker="x", s=size, label="unmatched")
+            ax.legend(frameon=False, fontsize="small")
+        ax.set_title(f"{title}\ncoloured by {name}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{method} 1")
+        ax.set_ylabel(f"{method} 2")
+    acc = metrics.acc(y_true, y_pred)
+    note = f"{len(xy):,} of {len(embedding):,} points" if len(xy) < len(embedding) else ""
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=colors[k], label=str(k))
+        for k in range(int(y_true.max()) + 1)
+    ]
+    fig.legend(handles=handles, title="class", loc="center left", bbox_to_anchor=(1.0, 0.5),
+               frameon=False, fontsize="small", ncol=1 if len(handles) <= 20 else 2)  # fmt: skip
+    fig.text(0.5, 0.0, f"clusters take the colour of their Hungarian-matched class; "
+             f"ACC {100 * acc:.1f}%  {note}", ha="center", fontsize="small")  # fmt: skip
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def confusion_figure(y_true: np.ndarray, y_pred: np.ndarray, title: str, out) -> None:
+    """Row-normalised confusion matrix: true class × cluster, clusters ordered by matched class.
+
+    After Hungarian matching the diagonal holds the correctly clustered fraction of each class,
+    and its mass is the ACC.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    counts = metrics.confusion(y_true, y_pred).T  # (classes, clusters)
+    mapping = metrics.hungarian_mapping(y_true, y_pred)
+    clusters = sorted(range(counts.shape[1]), key=lambda c: (mapping.get(c, 10**9), c))
+    counts = counts[:, clusters]
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    n_classes, n_clusters = counts.shape
+    side = min(9.0, max(4.0, 0.45 * max(n_classes, n_clusters) + 2))
+    fig, ax = plt.subplots(figsize=(side + 1, side))
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    if max(n_classes, n_clusters) <= 20:
+        for i in range(n_classes):
+            for j in range(n_clusters):
+                if counts[i, j]:
+                    white = fractions[i, j] > 0.6
+                    ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+                            fontsize=7 if n_clusters > 12 else 8,
+                            color="white" if white else "black")  # fmt: skip
+    ax.set_xticks(range(n_clusters), [_cluster_name(c, mapping) for c in clusters],
+                  rotation=90 if n_clusters > 12 else 0)  # fmt: skip
+    ax.set_yticks(range(n_classes), [str(k) for k in range(n_classes)])
+    ax.set_xlabel("predicted cluster (→ matched class)")
+    ax.set_ylabel("true class")
+    acc = metrics.acc(y_true, y_pred)
+    ax.set_title(f"{title}\nACC {100 * acc:.1f}% (diagonal after Hungarian matching)")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def _cluster_name(cluster: int, mapping: dict[int, int]) -> str:
+    return f"{cluster}→{mapping[cluster]}" if cluster in mapping else f"{cluster}"
+
+
+def _log_scale_if_wide(ax, series: list[pd.Series]) -> None:
+    """A log y-axis when positive values span more than two decades."""
+    values = pd.concat([s.dropna() for s in series]) if series else pd.Series(dtype=float)
+    if len(values) and (values > 0).all() and values.max() / values.min() > 100:
+        ax.set_yscale("log")
+
+
+def _no_data(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])

@@ -33,18 +33,3 @@ rule summarize:
     shell:
         "deepclust summarize --out {params.out} > {log} 2>&1"
 
-
-rule report:
-    input:
-        paths.SUMMARY_CSV,
-    output:
-        report=paths.REPORT,
-        figure=paths.METRICS_FIGURE,
-    params:
-        out=lambda wc, output: Path(output.report).parent,
-    log:
-        "logs/report.log",
-    conda:
-        ENV
-    shell:
-        "deepclust report --summary {input} --out {params.out} > {log} 2>&1"
