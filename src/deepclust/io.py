@@ -86,3 +86,11 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def remove_temporaries(target: str | Path) -> None:
+    """Delete the temporary files that ``atomic_path`` left next to ``target`` when a writer
+    was killed (SIGKILL) before it could clean up. Only for a target that one process writes."""
+    target = Path(target)
+    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)

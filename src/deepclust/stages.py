@@ -9,6 +9,7 @@ settings from the validated config.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import build, embed
 from deepclust.models.pretrain import pretrain as pretrain_autoencoder
 from deepclust.seeding import resolve_device, seed_everything
+from deepclust.training import checkpointing
 
 log = logging.getLogger("deepclust")
 
@@ -57,18 +59,27 @@ def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -
 
 
 def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> None:
-    """Pretrain autoencoder configuration ``ae`` on ``data``; write ae.pt and history.csv."""
+    """Pretrain autoencoder configuration ``ae`` on ``data``; write ae.pt and history.csv.
+
+    Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it."""
     generator = seed_everything(seed)
     device = resolve_device(config["device"])
     arrays = io.read_npz(data)
     X = torch.from_numpy(arrays["X"]).to(device)
+    ae_cfg = config["autoencoders"][ae]
+    out_dir = Path(out_dir)
+    stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=data)
+    with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
+        _pretrain(config, ae, X, data, seed, generator, out_dir)
+
+
+def _pretrain(config, ae, X, data, seed, generator, out_dir: Path) -> None:
     ae_cfg = config["autoencoders"][ae]
     start = time.perf_counter()
     model, history = pretrain_autoencoder(
         ae_cfg, X, generator=generator, progress=config["progress"]
     )
     runtime = time.perf_counter() - start
-    out_dir = Path(out_dir)
     io.save_torch(
         out_dir / "ae.pt",
         {
@@ -113,7 +124,9 @@ def fit(
     seed: int,
     out_dir: Path,
 ) -> None:
-    """Refine with ``algorithm``; write result.npz, history.csv and model.pt to ``out_dir``."""
+    """Refine with ``algorithm``; write result.npz, history.csv and model.pt to ``out_dir``.
+
+    Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it."""
     spec = get_algorithm(algorithm)
     params = spec.params_from_config(config["algorithms"][algorithm])
     generator = seed_everything(seed)
@@ -123,10 +136,19 @@ def fit(
     ae = _load_autoencoder(pretrained).to(device)
     init_arrays = io.read_npz(init_path)
     initial = InitialClustering(labels=init_arrays["labels"], centers=init_arrays["centers"])
+    out_dir = Path(out_dir)
+    stamp = _fingerprint(
+        "fit", {algorithm: params.__dict__}, seed, device, data=data, pretrained=pretrained,
+        init=init_path,
+    )  # fmt: skip
+    with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
+        _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_dir)
+
+
+def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_dir) -> None:
     start = time.perf_counter()
     result = spec.fit(ae, X, initial, params, generator=generator, progress=config["progress"])
     runtime = time.perf_counter() - start
-    out_dir = Path(out_dir)
     io.write_csv(
         out_dir / "history.csv",
         pd.DataFrame(result.history, columns=_history_columns(result.history)),
@@ -144,6 +166,26 @@ def fit(
         seed=np.int64(seed),
     )
     log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
+
+
+CHECKPOINT = ".checkpoint.pt"  # in the stage's output folder while it runs
+
+
+def _fingerprint(stage: str, settings, seed: int, device, **inputs: Path) -> str:
+    """What a checkpoint must match to be resumed: stage, settings, seed, device, the inputs'
+    contents and the deepclust and torch versions."""
+    return json.dumps(
+        {
+            "stage": stage,
+            "settings": settings,
+            "seed": seed,
+            "device": str(device),
+            "inputs": {name: _sha256(path) for name, path in inputs.items()},
+            "versions": [__version__, torch.__version__],
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _load_autoencoder(path: Path):

@@ -4,21 +4,57 @@ The loop owns batching (the dataset stays resident on the device; batches are in
 of a per-epoch permutation drawn from the run's generator), the optimiser step, the NaN
 check, the progress bar and the history. An algorithm supplies an ``Objective``: the loss of
 a batch and, optionally, its own updates before and after each step (DEC's target
-distribution every T steps, DCN's centroid update after each batch) and its stop rule.
+distribution every T steps, DCN's centroid update after each batch), its stop rule and the
+state those updates keep (``Objective.state``).
+
+Checkpoints and resume. A stage opens ``checkpointing(path, fingerprint, every_s)`` around
+its work; every ``train`` call inside it is then one *phase* (layer-wise pretraining has one
+per layer pair, then the end-to-end phase). At a step boundary, every ``every_s`` seconds and
+when SIGTERM arrives (what Slurm sends before it kills a job), the loop writes the checkpoint
+atomically: for each phase of the stage so far, the parameters its optimiser trains, the
+optimiser's state, the step, the generator's and torch's global RNG state, the epoch
+permutation, the partial epoch sums, the history and the objective's ``state``. After
+SIGTERM it exits with status 143. Running the stage again with the same fingerprint skips
+the finished phases (restoring their end state) and continues the interrupted one from its
+step, so on the CPU the result is bit-identical to that of an uninterrupted run. A checkpoint
+whose fingerprint differs (another config, seed, input or version) is ignored with a warning
+and overwritten. The stage removes the checkpoint when it succeeds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import logging
 import math
-from collections.abc import Callable
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
+from deepclust import io
+
+log = logging.getLogger("deepclust")
+
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM  # what a shell reports for a SIGTERM death
+
 
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; the message names the step and the loss terms."""
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived; the checkpoint was written and the stage exits with status 143."""
+
+    def __init__(self) -> None:
+        super().__init__(TERMINATED_EXIT_CODE)
 
 
 @dataclass
@@ -28,11 +64,19 @@ class Objective:
     ``batch_loss(x, idx)`` returns the loss terms of one batch; ``"loss"`` is minimised.
     ``before_step(step)`` may return a dict of metrics to log (e.g. ``delta_label``) and sets
     ``stop`` to end training. ``after_step(x, idx)`` runs after the optimiser step.
+
+    ``state`` holds whatever the callbacks keep between steps besides the trained parameters
+    (which the loop checkpoints through the optimiser): tensors, plain values (numbers,
+    strings, lists, dicts of those) and objects with ``state_dict``/``load_state_dict`` (an
+    LR scheduler, a module the optimiser does not train). On resume such an object is loaded
+    in place, while tensors and plain values are *replaced* in the dict: callbacks must read
+    them through ``state`` (not through a variable bound before ``train``).
     """
 
     batch_loss: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
     before_step: Callable[[int], dict | None] | None = None
     after_step: Callable[[torch.Tensor, torch.Tensor], None] | None = None
+    state: dict[str, Any] = field(default_factory=dict)
     stop: bool = field(default=False, init=False)
 
 
@@ -42,6 +86,93 @@ def make_optimizer(params, name: str, lr: float, momentum: float = 0.0) -> torch
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum)
     raise ValueError(f"unknown optimizer '{name}'; known: adam, sgd")
+
+
+class Checkpointer:
+    """A stage's checkpoint file: the records of its phases, written atomically."""
+
+    def __init__(self, path: str | Path, fingerprint: str, every_s: float | None) -> None:
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.every_s = every_s
+        self.resumed: list[dict] = []  # phase records read from the file
+        self.records: list[dict] = []  # phase records of this run (the finished ones)
+        self.terminate = False  # SIGTERM arrived
+        self.in_loop = False  # a train() loop is running and will handle SIGTERM itself
+        self.last_save = time.monotonic()
+        io.remove_temporaries(self.path)  # left by a SIGKILL during a save
+        if self.path.exists():
+            saved = io.load_torch(self.path)
+            if saved.get("fingerprint") == fingerprint:
+                self.resumed = saved["phases"]
+                log.info("resuming from checkpoint %s", self.path)
+            else:
+                warnings.warn(
+                    f"ignoring checkpoint {self.path}: it was written for another config, "
+                    "seed, input or version; starting over",
+                    stacklevel=2,
+                )
+
+    def next_phase(self) -> tuple[int, dict | None]:
+        """Open the next phase; return its number and its record in the resumed file."""
+        number = len(self.records)
+        self.records.append({})  # a placeholder until the phase saves or finishes
+        record = self.resumed[number] if number < len(self.resumed) else None
+        return number, record
+
+    def due(self) -> bool:
+        return self.every_s is not None and time.monotonic() - self.last_save >= self.every_s
+
+    def save(self, number: int, record: dict) -> None:
+        self.records[number] = record
+        phases = [r for r in self.records if r]
+        io.save_torch(self.path, {"fingerprint": self.fingerprint, "phases": phases})
+        self.last_save = time.monotonic()
+
+    def finish(self, number: int, record: dict) -> None:
+        self.records[number] = record
+        self.in_loop = False
+        self.check_terminate()
+
+    def check_terminate(self) -> None:
+        if self.terminate:
+            phases = [r for r in self.records if r]
+            if phases:
+                io.save_torch(self.path, {"fingerprint": self.fingerprint, "phases": phases})
+            log.warning("SIGTERM: checkpoint written to %s; exiting", self.path)
+            raise Terminated
+
+    def on_sigterm(self, signum, frame) -> None:
+        self.terminate = True
+        if not self.in_loop:  # between phases or after them: every record is complete
+            self.check_terminate()
+
+
+_ACTIVE: Checkpointer | None = None
+
+
+@contextlib.contextmanager
+def checkpointing(
+    path: str | Path, fingerprint: str, every_s: float | None
+) -> Iterator[Checkpointer]:
+    """Checkpoint every ``train`` call in the block to ``path``; remove it when the block ends
+    without an error. ``every_s``: seconds between checkpoints (0 = every step, None = only on
+    SIGTERM). SIGTERM is caught while the block runs (in the main thread)."""
+    global _ACTIVE
+    if _ACTIVE is not None:
+        raise RuntimeError("checkpointing blocks do not nest")
+    ckpt = Checkpointer(path, fingerprint, every_s)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, ckpt.on_sigterm) if main else None
+    _ACTIVE = ckpt
+    try:
+        yield ckpt
+        ckpt.path.unlink(missing_ok=True)
+        io.remove_temporaries(ckpt.path)
+    finally:
+        _ACTIVE = None
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def train(
@@ -58,27 +189,43 @@ def train(
     """Run up to ``max_steps`` optimiser steps over shuffled batches of ``X``.
 
     Returns the history: one row per epoch (mean of each loss term over its steps) plus one
-    row for every ``before_step`` call that reported metrics.
+    row for every ``before_step`` call that reported metrics. Inside ``checkpointing`` the
+    run is checkpointed and resumed (module docstring).
     """
     n = len(X)
     steps_per_epoch = math.ceil(n / batch_size)
-    history: list[dict] = []
-    sums: dict[str, float] = {}
-    n_in_epoch = 0
-    bar = tqdm(total=max_steps, desc=desc, disable=not progress, unit="step", leave=False)
-    step = 0
-    perm = torch.empty(0, dtype=torch.long)
-    while step < max_steps:
+    loop = _Loop(objective, optimizer, generator, X.device)
+    ckpt = _ACTIVE
+    number, record = ckpt.next_phase() if ckpt is not None else (0, None)
+    if record is not None:
+        loop.restore(record)
+        if record["done"]:
+            log.info("%s: finished before the interruption, restored", desc)
+            ckpt.finish(number, record)
+            return copy.deepcopy(loop.history)
+        log.info("%s: resuming at step %d of %d", desc, loop.step, max_steps)
+    if ckpt is not None:
+        ckpt.in_loop = True
+    bar = tqdm(
+        total=max_steps, initial=loop.step, desc=desc, disable=not progress, unit="step",
+        leave=False,
+    )  # fmt: skip
+    history = loop.history
+    while loop.step < max_steps:
+        step = loop.step
+        if ckpt is not None and (ckpt.terminate or (step > loop.start and ckpt.due())):
+            ckpt.save(number, loop.snapshot(done=False))
+            ckpt.check_terminate()
         epoch, pos = divmod(step, steps_per_epoch)
         if pos == 0:
-            perm = torch.randperm(n, generator=generator).to(X.device)
+            loop.perm = torch.randperm(n, generator=generator).to(X.device)
         if objective.before_step is not None:
             info = objective.before_step(step)
             if info:
                 history.append({"step": step, "epoch": epoch, **info})
             if objective.stop:
                 break
-        idx = perm[pos * batch_size : (pos + 1) * batch_size]
+        idx = loop.perm[pos * batch_size : (pos + 1) * batch_size]
         xb = X[idx]
         terms = objective.batch_loss(xb, idx)
         loss = terms["loss"]
@@ -91,15 +238,98 @@ def train(
         if objective.after_step is not None:
             objective.after_step(xb, idx)
         for k, v in terms.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        n_in_epoch += 1
-        step += 1
+            loop.sums[k] = loop.sums.get(k, 0.0) + float(v.detach())
+        loop.n_in_epoch += 1
+        loop.step = step = step + 1
         bar.update(1)
         if step % steps_per_epoch == 0 or step == max_steps:
             row = {"step": step, "epoch": epoch + 1}
-            row.update({k: v / n_in_epoch for k, v in sums.items()})
+            row.update({k: v / loop.n_in_epoch for k, v in loop.sums.items()})
             history.append(row)
             bar.set_postfix(loss=f"{row['loss']:.4g}")
-            sums, n_in_epoch = {}, 0
+            loop.sums, loop.n_in_epoch = {}, 0
     bar.close()
+    if ckpt is not None:
+        ckpt.finish(number, loop.snapshot(done=True))
     return history
+
+
+class _Loop:
+    """The loop's resumable state, and its snapshots (CPU copies) for the checkpoint."""
+
+    def __init__(self, objective, optimizer, generator, device) -> None:
+        self.objective, self.optimizer, self.generator = objective, optimizer, generator
+        self.device = device
+        self.step = self.start = 0
+        self.perm = torch.empty(0, dtype=torch.long)
+        self.sums: dict[str, float] = {}
+        self.n_in_epoch = 0
+        self.history: list[dict] = []
+
+    def params(self) -> list[torch.Tensor]:
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    def snapshot(self, done: bool) -> dict:
+        state = self.objective.state
+        record = {
+            "done": done,
+            "step": self.step,
+            "perm": self.perm.cpu().clone(),
+            "sums": dict(self.sums),
+            "n_in_epoch": self.n_in_epoch,
+            "history": copy.deepcopy(self.history),
+            "stop": self.objective.stop,
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "params": [p.detach().cpu().clone() for p in self.params()],
+            "optimizer": _cpu_copy(self.optimizer.state_dict()),
+            "modules": {k: _cpu_copy(v.state_dict()) for k, v in state.items() if _stateful(v)},
+            "tensors": {k: v.detach().cpu().clone() for k, v in state.items() if _tensor(v)},
+            "values": {
+                k: copy.deepcopy(v) for k, v in state.items() if not (_stateful(v) or _tensor(v))
+            },
+        }
+        if self.device.type == "cuda":
+            record["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return record
+
+    def restore(self, record: dict) -> None:
+        self.step = self.start = record["step"]
+        self.perm = record["perm"].to(self.device)
+        self.sums = dict(record["sums"])
+        self.n_in_epoch = record["n_in_epoch"]
+        self.history = copy.deepcopy(record["history"])
+        self.objective.stop = record["stop"]
+        self.generator.set_state(record["generator"])
+        torch.set_rng_state(record["torch_rng"])
+        if "cuda_rng" in record and self.device.type == "cuda":
+            torch.cuda.set_rng_state(record["cuda_rng"], self.device)
+        with torch.no_grad():
+            for p, saved in zip(self.params(), record["params"], strict=True):
+                p.copy_(saved)
+        self.optimizer.load_state_dict(record["optimizer"])
+        state = self.objective.state
+        for k, v in record["modules"].items():
+            state[k].load_state_dict(v)
+        for k, v in record["tensors"].items():
+            current = state.get(k)
+            state[k] = v.to(current.device if _tensor(current) else self.device)
+        state.update(copy.deepcopy(record["values"]))
+
+
+def _stateful(obj: Any) -> bool:
+    return hasattr(obj, "state_dict") and hasattr(obj, "load_state_dict")
+
+
+def _tensor(obj: Any) -> bool:
+    return isinstance(obj, torch.Tensor)
+
+
+def _cpu_copy(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return copy.deepcopy(obj)

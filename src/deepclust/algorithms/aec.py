@@ -103,11 +103,14 @@ def fit(
     labels = initial_labels(init, k, len(X), params.init, generator).to(X.device)
     start_centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device)
     centers = cluster_means(embed(ae, X), labels, start_centers)
+    # the callbacks read these through ``state``, which the training loop checkpoints
+    state = {"labels": labels, "centers": centers}
     batch_size = min(params.batch_size, len(X))
     steps_per_epoch = -(-len(X) // batch_size)
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        centers, labels = state["centers"], state["labels"]
         z = ae.encode(x)
         rec = F.mse_loss(ae.decode(z), x)
         clust = clustering_loss(z, centers[labels[idx]])
@@ -115,6 +118,7 @@ def fit(
         return {"loss": loss, "reconstruction": rec, "clustering": clust}
 
     def epoch_update() -> dict:
+        centers, labels = state["centers"], state["labels"]
         new_labels, new_centers = update_clusters(embed(ae, X), labels, centers)
         delta, n_changed = fraction_changed(new_labels, labels)
         labels.copy_(new_labels)
@@ -126,7 +130,7 @@ def fit(
             return None
         return epoch_update()
 
-    objective = Objective(batch_loss=batch_loss, before_step=before_step)
+    objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
     max_steps = params.epochs * steps_per_epoch
     history = train(
         objective,
@@ -140,6 +144,7 @@ def fit(
     )
     # the loop calls before_step only before a step: the last epoch's update happens here
     history.append({"step": max_steps, "epoch": params.epochs, **epoch_update()})
+    labels, centers = state["labels"], state["centers"]
     z = embed(ae, X)
     return ClusteringResult(
         labels=labels.cpu().numpy(),

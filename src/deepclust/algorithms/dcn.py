@@ -86,18 +86,26 @@ def fit(
     centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device).clone()
     counts = torch.full((len(centers),), params.initial_count, dtype=X.dtype, device=X.device)
     labels = torch.as_tensor(init.labels, device=X.device).clone()
-    epoch_start_labels = labels.clone()
+    # the callbacks read these through ``state``, which the training loop checkpoints
+    state = {
+        "centers": centers,
+        "counts": counts,
+        "labels": labels,
+        "epoch_start_labels": labels.clone(),
+    }
     batch_size = min(params.batch_size, len(X))
     steps_per_epoch = -(-len(X) // batch_size)
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        centers, labels = state["centers"], state["labels"]
         z = ae.encode(x)
         rec = F.mse_loss(ae.decode(z), x)
         clust = clustering_loss(z, centers[labels[idx]])
         return {"loss": rec + params.lam * clust, "reconstruction": rec, "clustering": clust}
 
     def after_step(x: torch.Tensor, idx: torch.Tensor) -> None:
+        centers, counts, labels = state["centers"], state["counts"], state["labels"]
         with torch.no_grad():
             z = ae.encode(x)
             labels[idx] = nearest_center(z, centers)
@@ -106,11 +114,13 @@ def fit(
     def before_step(step: int) -> dict | None:
         if step == 0 or step % steps_per_epoch:
             return None
-        delta, n_changed = fraction_changed(labels, epoch_start_labels)
-        epoch_start_labels.copy_(labels)
+        delta, n_changed = fraction_changed(state["labels"], state["epoch_start_labels"])
+        state["epoch_start_labels"].copy_(state["labels"])
         return {"delta_label": delta, "n_changed": n_changed}
 
-    objective = Objective(batch_loss=batch_loss, before_step=before_step, after_step=after_step)
+    objective = Objective(
+        batch_loss=batch_loss, before_step=before_step, after_step=after_step, state=state
+    )
     history = train(
         objective,
         X,
@@ -121,6 +131,7 @@ def fit(
         desc="dcn",
         progress=progress,
     )
+    centers = state["centers"]
     z = embed(ae, X)
     return ClusteringResult(
         labels=nearest_center(z, centers).cpu().numpy(),

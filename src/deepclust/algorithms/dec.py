@@ -120,7 +120,7 @@ def refine_kl(
         rec = F.mse_loss(ae.decode(z), x)
         return {"loss": combine(rec, clust), "reconstruction": rec, "clustering": clust}
 
-    objective = Objective(batch_loss=batch_loss, before_step=before_step)
+    objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
     history = train(
         objective,
         X,

@@ -161,7 +161,7 @@ def fit(
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"loss": representation_loss(ae.encode(x) @ state["V"], state["targets"][idx])}
 
-    objective = Objective(batch_loss=batch_loss, before_step=before_step)
+    objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
     history = train(
         objective,
         X,

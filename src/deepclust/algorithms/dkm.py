@@ -142,7 +142,7 @@ def fit(
         loss = total_loss(rec, clust, params.lam)
         return {"loss": loss, "reconstruction": rec, "clustering": clust}
 
-    objective = Objective(batch_loss=batch_loss, before_step=before_step)
+    objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
     history = train(
         objective,
         X,

@@ -140,7 +140,9 @@ def pretrain_layerwise(
             return {"loss": F.mse_loss(out, x)}
 
         objective = Objective(
-            batch_loss=batch_loss, after_step=lambda x, idx, s=scheduler: s.step()
+            batch_loss=batch_loss,
+            after_step=lambda x, idx, s=scheduler: s.step(),
+            state={"scheduler": scheduler},  # checkpointed with the run
         )
         rows = train(
             objective,
