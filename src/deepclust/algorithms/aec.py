@@ -41,6 +41,7 @@ from deepclust.algorithms.base import (
     cluster_means,
     fraction_changed,
     nearest_center,
+    refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.training import Objective, make_optimizer, train
@@ -146,13 +147,7 @@ def fit(
     history.append({"step": max_steps, "epoch": params.epochs, **epoch_update()})
     labels, centers = state["labels"], state["centers"]
     z = embed(ae, X)
-    return ClusteringResult(
-        labels=labels.cpu().numpy(),
-        embedding=z.cpu().numpy(),
-        centers=centers.cpu().numpy(),
-        history=history,
-        state={"autoencoder": ae.state_dict(), "centers": centers.cpu()},
-    )
+    return refined_result(ae, z, labels, centers, history)
 
 
 ALGORITHM = Algorithm(

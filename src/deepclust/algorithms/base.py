@@ -59,6 +59,26 @@ class Algorithm:
         return self.params(**{**self.presets.get(preset, {}), **cfg})
 
 
+def refined_result(
+    ae: torch.nn.Module,
+    z: torch.Tensor,
+    labels: torch.Tensor,
+    centers: torch.Tensor,
+    history: list[dict],
+    **extra_state: torch.Tensor,
+) -> ClusteringResult:
+    """A refinement's result: its own labels, the final embedding and centers, and the
+    fine-tuned network with the cluster parameters (plus ``extra_state``) to save."""
+    centers = centers.detach().cpu()
+    return ClusteringResult(
+        labels=labels.cpu().numpy(),
+        embedding=z.cpu().numpy(),
+        centers=centers.numpy(),
+        history=history,
+        state={"autoencoder": ae.state_dict(), "centers": centers, **extra_state},
+    )
+
+
 def nearest_center(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     """Index of the nearest center (squared Euclidean) for each row of ``z``."""
     return torch.cdist(z, centers).argmin(dim=1)

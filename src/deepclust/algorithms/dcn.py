@@ -36,6 +36,7 @@ from deepclust.algorithms.base import (
     InitialClustering,
     fraction_changed,
     nearest_center,
+    refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.training import Objective, make_optimizer, train
@@ -133,13 +134,7 @@ def fit(
     )
     centers = state["centers"]
     z = embed(ae, X)
-    return ClusteringResult(
-        labels=nearest_center(z, centers).cpu().numpy(),
-        embedding=z.cpu().numpy(),
-        centers=centers.cpu().numpy(),
-        history=history,
-        state={"autoencoder": ae.state_dict(), "centers": centers.cpu()},
-    )
+    return refined_result(ae, z, nearest_center(z, centers), centers, history)
 
 
 ALGORITHM = Algorithm(

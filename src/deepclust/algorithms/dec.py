@@ -34,6 +34,7 @@ from deepclust.algorithms.base import (
     ClusteringResult,
     InitialClustering,
     fraction_changed,
+    refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.training import Objective, make_optimizer, train
@@ -134,13 +135,7 @@ def refine_kl(
     z = embed(ae, X)
     with torch.no_grad():
         labels = soft_assignment(z, centers, params.alpha).argmax(dim=1)
-    return ClusteringResult(
-        labels=labels.cpu().numpy(),
-        embedding=z.cpu().numpy(),
-        centers=centers.detach().cpu().numpy(),
-        history=history,
-        state={"autoencoder": ae.state_dict(), "centers": centers.detach().cpu()},
-    )
+    return refined_result(ae, z, labels, centers, history)
 
 
 def fit(

@@ -57,6 +57,7 @@ from deepclust.algorithms.base import (
     InitialClustering,
     cluster_means,
     fraction_changed,
+    refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.training import Objective, make_optimizer, train
@@ -176,16 +177,8 @@ def fit(
         info = cluster(first=False)
         history.append({"step": params.max_iter, "epoch": history[-1]["epoch"], **info})
     z = embed(ae, X)
-    return ClusteringResult(
-        labels=state["labels"].cpu().numpy(),
-        embedding=z.cpu().numpy(),
-        centers=state["centers"].cpu().numpy(),
-        history=history,
-        state={
-            "autoencoder": ae.state_dict(),
-            "centers": state["centers"].cpu(),
-            "rotation": state["V"].cpu(),
-        },
+    return refined_result(
+        ae, z, state["labels"], state["centers"], history, rotation=state["V"].cpu()
     )
 
 

@@ -47,6 +47,7 @@ from deepclust.algorithms.base import (
     InitialClustering,
     fraction_changed,
     nearest_center,
+    refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.training import Objective, make_optimizer, train
@@ -156,13 +157,7 @@ def fit(
     z = embed(ae, X)
     with torch.no_grad():
         labels = nearest_center(z, centers)
-    return ClusteringResult(
-        labels=labels.cpu().numpy(),
-        embedding=z.cpu().numpy(),
-        centers=centers.detach().cpu().numpy(),
-        history=history,
-        state={"autoencoder": ae.state_dict(), "centers": centers.detach().cpu()},
-    )
+    return refined_result(ae, z, labels, centers, history)
 
 
 ALGORITHM = Algorithm(
