@@ -223,6 +223,7 @@ def test_published_digests_ignore_the_lock(tmp_path, monkeypatch):
         rel,
         download.RawFile("http://x.invalid/p", (hashlib.sha256(b"p").hexdigest(),)),
     )
+    monkeypatch.delenv(download.OFFLINE_ENV, raising=False)
     _serve(monkeypatch, b"p")
     download.fetch(rel, None, tmp_path)
     assert download.read_lock(tmp_path) == {}
