@@ -28,6 +28,7 @@ DATASETS = {
     "coil20_128": "COIL-20",
     "20news": "20NEWS",
     "reuters10k": "REUTERS-10K",
+    "rcv1_10k": "RCV1-10K",
     "damic_synthetic": "synthetic",  # DAMIC Eq. 8 (004 Table 2: NMI and ARI only)
 }
 # Our algorithm names → the JSON's. aec has no published number in these papers.
