@@ -68,12 +68,13 @@ def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> Non
     X = torch.from_numpy(arrays["X"]).to(device)
     ae_cfg = config["autoencoders"][ae]
     out_dir = Path(out_dir)
-    stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=data)
+    data_sha256 = io.sha256_file(data)
+    stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=data_sha256)
     with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
-        _pretrain(config, ae, X, data, seed, generator, out_dir)
+        _pretrain(config, ae, X, data, data_sha256, seed, generator, out_dir)
 
 
-def _pretrain(config, ae, X, data, seed, generator, out_dir: Path) -> None:
+def _pretrain(config, ae, X, data, data_sha256, seed, generator, out_dir: Path) -> None:
     ae_cfg = config["autoencoders"][ae]
     start = time.perf_counter()
     model, history = pretrain_autoencoder(
@@ -87,7 +88,7 @@ def _pretrain(config, ae, X, data, seed, generator, out_dir: Path) -> None:
             "arch": model.arch,
             "config": ae_cfg,
             "seed": seed,
-            "data_sha256": _sha256(data),
+            "data_sha256": data_sha256,
             "runtime_s": runtime,
             "deepclust_version": __version__,
         },
@@ -138,8 +139,8 @@ def fit(
     initial = InitialClustering(labels=init_arrays["labels"], centers=init_arrays["centers"])
     out_dir = Path(out_dir)
     stamp = _fingerprint(
-        "fit", {algorithm: params.__dict__}, seed, device, data=data, pretrained=pretrained,
-        init=init_path,
+        "fit", {algorithm: params.__dict__}, seed, device, data=io.sha256_file(data),
+        pretrained=io.sha256_file(pretrained), init=io.sha256_file(init_path),
     )  # fmt: skip
     with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
         _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_dir)
@@ -171,7 +172,7 @@ def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_d
 CHECKPOINT = ".checkpoint.pt"  # in the stage's output folder while it runs
 
 
-def _fingerprint(stage: str, settings, seed: int, device, **inputs: Path) -> str:
+def _fingerprint(stage: str, settings, seed: int, device, **input_sha256: str) -> str:
     """What a checkpoint must match to be resumed: stage, settings, seed, device, the inputs'
     contents and the deepclust and torch versions."""
     return json.dumps(
@@ -180,7 +181,7 @@ def _fingerprint(stage: str, settings, seed: int, device, **inputs: Path) -> str
             "settings": settings,
             "seed": seed,
             "device": str(device),
-            "inputs": {name: _sha256(path) for name, path in inputs.items()},
+            "inputs": input_sha256,
             "versions": [__version__, torch.__version__],
         },
         sort_keys=True,
@@ -198,7 +199,3 @@ def _load_autoencoder(path: Path):
 def _history_columns(history: list[dict]) -> list[str]:
     columns = list(dict.fromkeys(k for row in history for k in row))
     return columns or ["step", "epoch", "loss"]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

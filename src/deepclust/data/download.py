@@ -136,7 +136,7 @@ def fetch(rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR) -> Path:
     spec = _spec(rel)
     target = Path(raw_dir) / rel
     if target.exists():
-        got = _sha256_file(target)
+        got = io.sha256_file(target)
         if _accepted(rel, spec, raw_dir) is None:
             log.warning("%s has no published or pinned sha256; pinning the cached copy", target)
         _check(target, got, rel, spec, raw_dir)
@@ -282,11 +282,3 @@ def _pin(rel: str, digest: str, raw_dir: Path) -> None:
             )
         lock[rel] = digest
         io.write_json(path, lock)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in _chunks(fh):
-            digest.update(chunk)
-    return digest.hexdigest()
