@@ -37,7 +37,8 @@ def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -
     X, y = spec.load(mirror)
     if X.dtype != np.float32 or X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"dataset '{dataset}' loader returned X{X.shape} {X.dtype}, y{y.shape}")
-    io.write_npz(out, X=X, y=y, n_clusters=np.int64(spec.n_clusters))
+    shape = {"image_shape": np.array(spec.image_shape, np.int64)} if spec.image_shape else {}
+    io.write_npz(out, X=X, y=y, n_clusters=np.int64(spec.n_clusters), **shape)
     counts = np.bincount(y)
     io.write_json(
         Path(out).with_suffix(".json"),
@@ -71,14 +72,14 @@ def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> Non
     data_sha256 = io.sha256_file(data)
     stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=data_sha256)
     with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
-        _pretrain(config, ae, X, data, data_sha256, seed, generator, out_dir)
+        _pretrain(config, ae, X, image_shape(arrays), data, data_sha256, seed, generator, out_dir)
 
 
-def _pretrain(config, ae, X, data, data_sha256, seed, generator, out_dir: Path) -> None:
+def _pretrain(config, ae, X, shape, data, data_sha256, seed, generator, out_dir: Path) -> None:
     ae_cfg = config["autoencoders"][ae]
     start = time.perf_counter()
     model, history = pretrain_autoencoder(
-        ae_cfg, X, generator=generator, progress=config["progress"]
+        ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"]
     )
     runtime = time.perf_counter() - start
     io.save_torch(
@@ -167,6 +168,11 @@ def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_d
         seed=np.int64(seed),
     )
     log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
+
+
+def image_shape(arrays: dict[str, np.ndarray]) -> tuple[int, int, int] | None:
+    """The (c, h, w) of a prepared dataset's rows, or None if they are not images."""
+    return tuple(int(v) for v in arrays["image_shape"]) if "image_shape" in arrays else None
 
 
 CHECKPOINT = ".checkpoint.pt"  # in the stage's output folder while it runs

@@ -4,28 +4,36 @@ Hidden layers use ReLU; the embedding and the reconstruction are linear, as in D
 reference code (DEC-keras ``autoencoder``: ``act='relu'``, no activation on the embedding or
 the output layer). The architecture travels with the weights (``arch``) so a checkpoint
 rebuilds its own network.
+
+Every autoencoder works on flat rows ``(n, d)``. ``image_shape`` (c, h, w) records, for image
+data, how a row is an image, so that augmentation (``deepclust.augment``) can shift and rotate
+it; it is ``None`` for other data.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import nn
 
 
 class FeedforwardAutoencoder(nn.Module):
-    def __init__(self, dims: list[int]):
+    def __init__(self, dims: list[int], image_shape: tuple[int, int, int] | None = None):
         super().__init__()
         if len(dims) < 2:
             raise ValueError(f"an autoencoder needs at least input and embedding sizes, got {dims}")
+        if image_shape is not None and math.prod(image_shape) != dims[0]:
+            raise ValueError(f"image shape {tuple(image_shape)} does not have {dims[0]} values")
         self.dims = list(dims)
+        self.image_shape = tuple(image_shape) if image_shape is not None else None
         self.encoder = _mlp(self.dims)
         self.decoder = _mlp(self.dims[::-1])
 
     @property
     def arch(self) -> dict:
-        return {"kind": "dense", "dims": self.dims}
+        return {"kind": "dense", "dims": self.dims, "image_shape": self.image_shape}
 
     @property
     def embedding_dim(self) -> int:
@@ -53,7 +61,7 @@ def _mlp(dims: list[int]) -> nn.Sequential:
 def build(arch: dict) -> FeedforwardAutoencoder:
     if arch["kind"] != "dense":
         raise ValueError(f"unknown autoencoder kind '{arch['kind']}'; known: dense")
-    return FeedforwardAutoencoder(arch["dims"])
+    return FeedforwardAutoencoder(arch["dims"], image_shape=arch.get("image_shape"))
 
 
 @torch.no_grad()

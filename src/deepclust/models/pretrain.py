@@ -49,11 +49,13 @@ def pretrain(
     X: torch.Tensor,
     *,
     generator: torch.Generator,
+    image_shape: tuple[int, int, int] | None = None,
     progress: bool = True,
 ) -> tuple[FeedforwardAutoencoder, list[dict]]:
-    """Build the autoencoder that ``ae_cfg`` describes for ``X`` and train it to reconstruct."""
+    """Build the autoencoder that ``ae_cfg`` describes for ``X`` (rows that are images of
+    ``image_shape``, if given) and train it to reconstruct."""
     dims = [X.shape[1], *ae_cfg["hidden"], ae_cfg["embedding_dim"]]
-    ae = FeedforwardAutoencoder(dims).to(X.device)
+    ae = FeedforwardAutoencoder(dims, image_shape=image_shape).to(X.device)
     mode = ae_cfg.get("pretraining", "end_to_end")
     layerwise_history: list[dict] = []
     if mode == "layerwise":
