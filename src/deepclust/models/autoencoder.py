@@ -64,6 +64,18 @@ def build(arch: dict) -> FeedforwardAutoencoder:
     return FeedforwardAutoencoder(arch["dims"], image_shape=arch.get("image_shape"))
 
 
+def from_config(
+    ae_cfg: dict, d: int, image_shape: tuple[int, int, int] | None
+) -> FeedforwardAutoencoder:
+    """The untrained autoencoder that an ``autoencoders.<name>`` config describes for rows of
+    ``d`` values (images of ``image_shape``, if given)."""
+    kind = ae_cfg.get("kind", "dense")
+    if kind == "dense":
+        dims = [d, *ae_cfg["hidden"], ae_cfg["embedding_dim"]]
+        return FeedforwardAutoencoder(dims, image_shape=image_shape)
+    raise ValueError(f"unknown autoencoder kind '{kind}'; known: dense")
+
+
 @torch.no_grad()
 def embed(ae: FeedforwardAutoencoder, X: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """Encode all of ``X`` in evaluation mode, batch by batch."""

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
 from deepclust.training import Objective, make_optimizer, train
 
 LAYERWISE_DEFAULTS = {  # the schema's defaults, for callers that pass an unvalidated dict
@@ -54,8 +54,7 @@ def pretrain(
 ) -> tuple[FeedforwardAutoencoder, list[dict]]:
     """Build the autoencoder that ``ae_cfg`` describes for ``X`` (rows that are images of
     ``image_shape``, if given) and train it to reconstruct."""
-    dims = [X.shape[1], *ae_cfg["hidden"], ae_cfg["embedding_dim"]]
-    ae = FeedforwardAutoencoder(dims, image_shape=image_shape).to(X.device)
+    ae = from_config(ae_cfg, X.shape[1], image_shape).to(X.device)
     mode = ae_cfg.get("pretraining", "end_to_end")
     layerwise_history: list[dict] = []
     if mode == "layerwise":
