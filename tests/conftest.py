@@ -14,7 +14,7 @@ import torch
 
 from deepclust.algorithms.base import InitialClustering
 from deepclust.initial import kmeans_init
-from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.models.autoencoder import ConvAutoencoder, FeedforwardAutoencoder, embed
 from deepclust.seeding import seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,28 @@ def tiny_ae(blobs) -> FeedforwardAutoencoder:
 def tiny_init(blobs, tiny_ae) -> InitialClustering:
     X, _ = blobs
     return kmeans_init(embed(tiny_ae, X).numpy(), 3, n_init=5, max_iter=100, seed=0)
+
+
+@pytest.fixture
+def tiny_images() -> tuple[torch.Tensor, np.ndarray]:
+    """Three clusters of 30 noisy copies of random 8×8 one-channel images, as flat rows."""
+    rng = np.random.default_rng(0)
+    prototypes = rng.uniform(0.1, 0.9, size=(3, 64))
+    y = np.repeat(np.arange(3), 30)
+    X = prototypes[y] + 0.03 * rng.standard_normal((90, 64))
+    return torch.tensor(X, dtype=torch.float32), y
+
+
+@pytest.fixture
+def tiny_conv_ae(tiny_images) -> ConvAutoencoder:
+    seed_everything(0)
+    return ConvAutoencoder((1, 8, 8), channels=[4, 8, 8], embedding_dim=3)
+
+
+@pytest.fixture
+def tiny_conv_init(tiny_images, tiny_conv_ae) -> InitialClustering:
+    X, _ = tiny_images
+    return kmeans_init(embed(tiny_conv_ae, X).numpy(), 3, n_init=5, max_iter=100, seed=0)
 
 
 def run_snakemake(workdir: Path, env: dict, *args: str) -> str:

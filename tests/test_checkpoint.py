@@ -35,7 +35,16 @@ QUICK = {
     "aec": {"epochs": 4, "batch_size": 32},
     "dkm": {"n_alphas": 2, "epochs_per_alpha": 2, "batch_size": 32, "annealing": True},
     "dekm": {"update_interval": 3, "max_iter": 14, "batch_size": 32, "tol": 0.0},
-}
+    "dynae": {"update_interval": 3, "max_iter": 14, "batch_size": 32, "augment": False},
+    "damic": {
+        "preset": "fast",
+        "pretrain_epochs": 2,
+        "epochs": 3,
+        "batch_size": 32,
+        "hidden": [16, 8],
+        "classifier_hidden": [16],
+    },
+}  # dcec needs a convolutional autoencoder; it runs idec's code, resumed above
 
 
 def _interrupt_at(monkeypatch, boundary: int) -> None:

@@ -59,3 +59,47 @@ def test_presets_override_paper_defaults_and_keys_override_presets():
     assert dec.params_from_config({"preset": "fast", "update_interval": 7}).update_interval == 7
     with pytest.raises(ValueError, match="unknown key 'nope'; known: alpha"):
         dec.params_from_config({"nope": 1})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda c: (
+                c.update(datasets=["digits", "damic_synthetic"])
+                or c["autoencoders"]["dense"].update(kind="conv")
+            ),
+            r"autoencoders.dense: kind 'conv' needs image data, but datasets damic_synthetic",
+        ),
+        (
+            lambda c: (
+                c.update(datasets=["damic_synthetic"])
+                or c["autoencoders"]["dense"].update(augment=True)
+            ),
+            r"autoencoders.dense: augment needs image data",
+        ),
+        (
+            lambda c: (
+                c.update(datasets=["damic_synthetic"])
+                or c["algorithms"]["dec"].update(augment=True)
+            ),
+            r"algorithms.dec.augment needs image data",
+        ),
+        (
+            lambda c: c["algorithms"].update(dcec={}),
+            r"algorithms.dcec needs a conv autoencoder, but autoencoders.dense is dense",
+        ),
+    ],
+)
+def test_every_dataset_autoencoder_algorithm_pairing_must_be_runnable(change, message):
+    cfg = _tiny()
+    change(cfg)
+    with pytest.raises(ConfigError, match=message):
+        config.validate(cfg)
+
+
+def test_a_conv_config_of_image_datasets_is_valid():
+    cfg = _tiny()
+    cfg["autoencoders"] = {"conv": {"kind": "conv", "augment": True}}
+    cfg["algorithms"] = {"dcec": {"augment": True}, "dec": {}}
+    assert config.validate(cfg)["autoencoders"]["conv"]["channels"] == [32, 64, 128]

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from deepclust.augment import augmenter
 from deepclust.models import pretrain as pt
 from deepclust.models.autoencoder import FeedforwardAutoencoder
 
@@ -11,9 +12,10 @@ CFG = {"hidden": [16], "embedding_dim": 3, "epochs": 3, "batch_size": 32, "optim
 CFG["lr"] = 0.001
 
 
-def _run(cfg, X, seed=0):
+def _run(cfg, X, seed=0, image_shape=None):
     torch.manual_seed(seed)  # the network's initial weights
-    return pt.pretrain(cfg, X, generator=torch.Generator().manual_seed(seed), progress=False)
+    generator = torch.Generator().manual_seed(seed)
+    return pt.pretrain(cfg, X, generator=generator, image_shape=image_shape, progress=False)
 
 
 def test_end_to_end_is_the_default_and_unchanged(blobs):
@@ -90,3 +92,40 @@ def test_layerwise_learning_rate_is_divided_by_ten_every_lr_step(blobs, monkeypa
         dropout=0.2, generator=torch.Generator(), progress=False,
     )  # fmt: skip
     assert seen == [pytest.approx(0.01)]  # 2 epochs × 3 batches = 6 steps: one division
+
+
+def test_augmented_reconstruction_loss_is_eq_20():
+    torch.manual_seed(0)
+    ae = FeedforwardAutoencoder([16, 8, 3], image_shape=(1, 4, 4))
+    x = torch.rand(5, 16)
+    with torch.no_grad():
+        flipped = pt.reconstruction_loss(ae, x, lambda x: x.flip(1))  # a 180° turn
+        expected = 0.5 * (F.mse_loss(ae(x), x) + F.mse_loss(ae(x.flip(1)), x.flip(1)))
+        assert flipped.item() == pytest.approx(expected.item())
+        # zero ranges: x^A = x and Eq. 20 is the plain MSE
+        none = augmenter((1, 4, 4), torch.Generator(), max_shift=0, max_rotation=0, key="k")
+        plain = pt.reconstruction_loss(ae, x).item()
+        assert pt.reconstruction_loss(ae, x, none).item() == pytest.approx(plain, rel=1e-5)
+
+
+def test_augmented_pretraining_is_deterministic_and_augments_end_to_end_only():
+    X = torch.rand(60, 16, generator=torch.Generator().manual_seed(0))
+    cfg = {**CFG, "pretraining": "layerwise", "layerwise_epochs": 2}
+    aug = {**cfg, "augment": True, "max_shift": 1.0, "max_rotation": 10.0}
+    a, hist_a = _run(aug, X, image_shape=(1, 4, 4))
+    b, hist_b = _run(aug, X, image_shape=(1, 4, 4))
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    assert hist_a == hist_b
+    _, plain = _run(cfg, X, image_shape=(1, 4, 4))
+
+    def losses(history, phase):
+        return [r["loss"] for r in history if r["phase"] == phase]
+
+    assert losses(hist_a, "layer1") == losses(plain, "layer1")
+    assert losses(hist_a, "end_to_end") != losses(plain, "end_to_end")
+
+
+def test_augmented_pretraining_needs_images():
+    X = torch.rand(60, 16)
+    with pytest.raises(ValueError, match=r"augment needs image data.*no image shape"):
+        _run({**CFG, "augment": True}, X)

@@ -15,7 +15,9 @@ data's.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +48,30 @@ def random_affine(
     shift_x = u[:, 1] * max_shift * 2 / w  # affine_grid works in [-1, 1] image coordinates
     shift_y = u[:, 2] * max_shift * 2 / h
     return transform(images, angle, shift_x, shift_y).reshape(x.shape)
+
+
+def augmenter(
+    image_shape: tuple[int, int, int] | None,
+    generator: torch.Generator,
+    *,
+    max_shift: float,
+    max_rotation: float,
+    key: str,
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The run's augmentation x ↦ x^A: ``random_affine`` with these ranges, drawing from
+    ``generator``. ``key`` names the setting that asked for it (``algorithms.idec.augment``)
+    in the error raised for data that are not images (``image_shape`` None)."""
+    if image_shape is None:
+        raise ValueError(
+            f"{key} needs image data; the autoencoder has no image shape: set {key}: false"
+        )
+    return functools.partial(
+        random_affine,
+        image_shape=image_shape,
+        generator=generator,
+        max_shift=max_shift,
+        max_rotation=max_rotation,
+    )
 
 
 def transform(

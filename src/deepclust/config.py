@@ -68,6 +68,39 @@ def _check_names(config: dict, source: str) -> None:
                 f"{source}: algorithms: unknown algorithm '{name}'; known: {', '.join(ALGORITHMS)}"
             )
         ALGORITHMS[name].params_from_config(params)  # raises on a bad key or value
+    _check_pairings(config, source)
+
+
+def _check_pairings(config: dict, source: str) -> None:
+    """Every dataset × autoencoder × algorithm of the config must be runnable (the Snakefile
+    and dvc.yaml run their full product): convolutional autoencoders and augmentation need
+    image datasets, and an algorithm must accept the kind of every autoencoder."""
+    from deepclust.algorithms import ALGORITHMS
+    from deepclust.data.registry import DATASETS
+
+    not_images = [d for d in config["datasets"] if DATASETS[d].image_shape is None]
+    hint = "; run them from a config of their own"
+    for name, ae in config["autoencoders"].items():
+        if not_images and (ae["kind"] == "conv" or ae["augment"]):
+            what = "kind 'conv'" if ae["kind"] == "conv" else "augment"
+            raise ConfigError(
+                f"{source}: autoencoders.{name}: {what} needs image data, but "
+                f"datasets {', '.join(not_images)} are not images{hint}"
+            )
+    for name, cfg in config["algorithms"].items():
+        algorithm = ALGORITHMS[name]
+        if getattr(algorithm.params_from_config(cfg), "augment", False) and not_images:
+            raise ConfigError(
+                f"{source}: algorithms.{name}.augment needs image data, but datasets "
+                f"{', '.join(not_images)} are not images{hint}"
+            )
+        for ae_name, ae in config["autoencoders"].items():
+            kinds = algorithm.autoencoder_kinds
+            if ae["kind"] not in kinds:
+                raise ConfigError(
+                    f"{source}: algorithms.{name} needs a {' or '.join(kinds)} autoencoder, "
+                    f"but autoencoders.{ae_name} is {ae['kind']}{hint}"
+                )
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

@@ -26,7 +26,11 @@ log = logging.getLogger("deepclust")
 # A fixed order, so an algorithm has the same colour whichever others are in a figure.
 KNOWN_ALGORITHMS = ("aekm", "dec", "idec", "dcn", "aec", "dkm", "dekm", "dynae", "damic", "dcec")
 MAX_EMBEDDING_POINTS = 5000  # UMAP / t-SNE input is subsampled (deterministically) above this
-HISTORY_KEYS = ("step", "epoch", "delta_label", "n_changed")  # every other column is a loss term
+HISTORY_KEYS = (  # every other column of a training history is a loss term
+    "step", "epoch", "delta_label", "n_changed", "phase",
+    "agreement",  # DAMIC
+    "n_conflicted", "conflicted_fraction", "centroids_updated", "beta1", "beta2",  # DynAE
+)  # fmt: skip
 
 
 def algorithm_colors(algorithms: list[str]) -> dict[str, tuple]:
@@ -91,7 +95,8 @@ def metrics_figure(summary: pd.DataFrame, out: str | Path) -> None:
 def pretraining_figure(histories: dict[tuple[str, int], pd.DataFrame], title: str, out) -> None:
     """Reconstruction loss against step, one panel per autoencoder, one line per seed.
 
-    ``histories`` maps (ae, seed) to a pretraining history.csv (columns step, epoch, loss).
+    ``histories`` maps (ae, seed) to a pretraining history.csv (columns step, epoch, loss, and
+    ``reconstruction`` where the loss has other terms, as ACAI's has).
     """
     aes = list(dict.fromkeys(ae for ae, _ in histories))
     fig, axes = plt.subplots(1, len(aes), figsize=(5 * len(aes), 3.4), squeeze=False)
@@ -99,11 +104,13 @@ def pretraining_figure(histories: dict[tuple[str, int], pd.DataFrame], title: st
         seeds = sorted(seed for a, seed in histories if a == ae)
         cmap = plt.get_cmap("viridis")
         for i, seed in enumerate(seeds):
-            h = histories[(ae, seed)].dropna(subset=["loss"])
+            h = histories[(ae, seed)]
+            h = h.dropna(subset=[_reconstruction(h)])
             color = cmap(i / max(len(seeds) - 1, 1) * 0.85)
-            ax.plot(h["step"], h["loss"], marker="." if len(h) < 30 else None, color=color,
-                    label=f"seed {seed}")  # fmt: skip
-        _log_scale_if_wide(ax, [histories[(ae, s)]["loss"] for s in seeds])
+            ax.plot(h["step"], h[_reconstruction(h)], marker="." if len(h) < 30 else None,
+                    color=color, label=f"seed {seed}")  # fmt: skip
+        _log_scale_if_wide(ax, [histories[(ae, s)][_reconstruction(histories[(ae, s)])]
+                                for s in seeds])  # fmt: skip
         ax.set_title(f"{title}: pretraining of '{ae}'")
         ax.set_xlabel("step (mini-batch updates)")
         ax.set_ylabel("reconstruction loss")
@@ -113,8 +120,13 @@ def pretraining_figure(histories: dict[tuple[str, int], pd.DataFrame], title: st
     _save(fig, out)
 
 
+def _reconstruction(history: pd.DataFrame) -> str:
+    return "reconstruction" if "reconstruction" in history else "loss"
+
+
 def training_figure(history: pd.DataFrame, algorithm: str, title: str, out) -> None:
-    """Left: every loss term against step. Right: fraction of labels changed per label update."""
+    """Left: every loss term against step. Right: fraction of labels changed per label update
+    (DynAE: fraction of conflicted points, the DynAE paper's Fig. 6)."""
     color = algorithm_colors([algorithm])[algorithm]
     terms = [c for c in history.columns if c not in HISTORY_KEYS]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -137,15 +149,18 @@ def training_figure(history: pd.DataFrame, algorithm: str, title: str, out) -> N
     left.set_ylabel("loss")
     left.grid(alpha=0.3)
 
-    h = history.dropna(subset=["delta_label"]) if "delta_label" in history else history.iloc[:0]
+    column, what = "delta_label", "labels changed"
+    if "conflicted_fraction" in history:
+        column, what = "conflicted_fraction", "conflicted points"
+    h = history.dropna(subset=[column]) if column in history else history.iloc[:0]
     if h.empty:
         _no_data(right, f"{algorithm} makes no label updates")
     else:
-        right.plot(h["step"], 100 * h["delta_label"], marker="o", markersize=3, color=color)
+        right.plot(h["step"], 100 * h[column], marker="o", markersize=3, color=color)
         right.set_ylim(bottom=0)
-    right.set_title(f"{title}: labels changed per update")
+    right.set_title(f"{title}: {what} per update")
     right.set_xlabel("step (mini-batch updates)")
-    right.set_ylabel("labels changed (%)")
+    right.set_ylabel(f"{what} (%)")
     right.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, out)

@@ -186,6 +186,26 @@ Hover over a paper number to see every published value and its source.</p>
 """
 
 
+def _describe_autoencoder(ae: dict) -> str:
+    """``d-256-256-512-10, 50 epochs end_to_end`` or ``conv 32-64-128-10, …, augmented``."""
+    widths = ae["channels"] if ae.get("kind") == "conv" else ae["hidden"]
+    shape = f"{'conv ' if ae.get('kind') == 'conv' else 'd-'}{'-'.join(map(str, widths))}"
+    extra = ", augmented" if ae.get("augment") else ""
+    return (
+        f"{shape}-{ae['embedding_dim']}, {ae['epochs']} epochs "
+        f"{ae.get('pretraining', 'end_to_end')}{extra}"
+    )
+
+
+def _pretraining_seconds(workdir: Path, cfg: dict) -> dict[tuple[str, str], float]:
+    """Mean pretraining wall time per (dataset, autoencoder), from the saved ae.pt files."""
+    times: dict[tuple[str, str], list[float]] = {}
+    for key in paths.runs({**cfg, "algorithms": {"-": {}}}):
+        model = io.load_torch(workdir / key.fmt(paths.AE_MODEL))
+        times.setdefault((key.dataset, key.ae), []).append(float(model["runtime_s"]))
+    return {k: float(np.mean(v)) for k, v in times.items()}
+
+
 def results_document(workdirs: list[Path], notes: Path | None, out: Path) -> None:
     """``docs/results.md``: each finished workdir's results table beside the papers' numbers,
     the machine it ran on, and the notes file (the hand-written explanations) verbatim."""
@@ -202,9 +222,7 @@ def results_document(workdirs: list[Path], notes: Path | None, out: Path) -> Non
     for workdir in map(Path, workdirs):
         cfg = yaml.safe_load((workdir / "config.yaml").read_text())
         aes = "; ".join(
-            f"`{name}`: d-{'-'.join(map(str, ae['hidden']))}-{ae['embedding_dim']}, "
-            f"{ae['epochs']} epochs {ae.get('pretraining', 'end_to_end')}"
-            for name, ae in cfg["autoencoders"].items()
+            f"`{name}`: {_describe_autoencoder(ae)}" for name, ae in cfg["autoencoders"].items()
         )
         presets = ", ".join(
             f"{a} ({p.get('preset', 'paper')})" for a, p in cfg["algorithms"].items()
@@ -214,6 +232,12 @@ def results_document(workdirs: list[Path], notes: Path | None, out: Path) -> Non
             f"\n## `{workdir.name}`\n\nDatasets {', '.join(cfg['datasets'])}; seeds "
             f"{cfg['seeds']}; autoencoder {aes}; algorithms {presets}.\n\n"
             + markdown_table(results_table(summary))
+            + "\nPretraining time (mean over seeds): "
+            + ", ".join(
+                f"{dataset}/{ae} {seconds:.0f} s"
+                for (dataset, ae), seconds in _pretraining_seconds(workdir, cfg).items()
+            )
+            + ".\n"
         )
     if notes is not None:
         parts.append("\n" + Path(notes).read_text())

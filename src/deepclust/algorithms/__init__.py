@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepclust.algorithms import aec, aekm, dcn, dec, dekm, dkm, idec
+from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, dkm, dynae, idec
 from deepclust.algorithms.base import Algorithm
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -11,10 +11,13 @@ ALGORITHMS: dict[str, Algorithm] = {
         aekm.ALGORITHM,
         dec.ALGORITHM,
         idec.ALGORITHM,
+        dcec.ALGORITHM,
         dcn.ALGORITHM,
         aec.ALGORITHM,
         dkm.ALGORITHM,
         dekm.ALGORITHM,
+        damic.ALGORITHM,
+        dynae.ALGORITHM,
     )
 }
 

@@ -24,6 +24,12 @@ Paper defaults (survey Appendix Table 4, MNIST): 50 clustering epochs, SGD, λ1 
 batch; we use 256 like every other method here. The table's d-1000-250-50-10 network is an
 autoencoder configuration upstream, not a parameter of this module. The final labels are
 AEC's own: the assignment after the last epoch's update.
+
+Data augmentation (survey Sec. 5.2, ``augment=True``, image data only): each batch also gets a
+randomly shifted and rotated copy x^A (``deepclust.augment``, from the run's generator); the
+loss is Eq. 21 with Eq. 20's ½(MSE(x, x̂) + MSE(x^A, x̂^A)) and Eq. 22's clustering term, which
+pulls both z_i and z_i^A to the center μ_{y_i} of the original sample's label. Centers and
+labels are updated from the original samples only.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    augmentation,
     cluster_means,
     fraction_changed,
     nearest_center,
@@ -56,6 +63,9 @@ class AECParams:
     lr: float = 0.01  # Table 4 gives none (†); ours
     momentum: float = 0.9  # not in Table 4; ours, as DCN's
     init: str = "random"  # Table 4: "Random"; "kmeans" uses the pipeline's k-means
+    augment: bool = False  # survey Eq. 20-22 (image data only)
+    max_shift: float = 1.0  # pixels, as DynAE's augmentation
+    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
 
 
 FAST = {"epochs": 30}  # the paper settings, fewer epochs
@@ -64,6 +74,14 @@ FAST = {"epochs": 30}  # the paper settings, fewer epochs
 def clustering_loss(z: torch.Tensor, assigned_centers: torch.Tensor) -> torch.Tensor:
     """Survey Eq. 8: (1/|B|) Σ_i ‖z_i − μ_{y_i}‖²."""
     return (z - assigned_centers).pow(2).sum(dim=1).mean()
+
+
+def augmented_clustering_loss(
+    z: torch.Tensor, z_aug: torch.Tensor, assigned_centers: torch.Tensor
+) -> torch.Tensor:
+    """Survey Eq. 22: 1/(2|B|) Σ_i (‖z_i − μ_{y_i}‖² + ‖z_i^A − μ_{y_i}‖²), y_i the original
+    sample's label."""
+    return 0.5 * (clustering_loss(z, assigned_centers) + clustering_loss(z_aug, assigned_centers))
 
 
 def total_loss(reconstruction: torch.Tensor, clustering: torch.Tensor, lam: float) -> torch.Tensor:
@@ -100,6 +118,7 @@ def fit(
     progress: bool = True,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
+    augment = augmentation(ae, params, generator, "aec")
     k = len(init.centers)
     labels = initial_labels(init, k, len(X), params.init, generator).to(X.device)
     start_centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device)
@@ -111,10 +130,16 @@ def fit(
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        centers, labels = state["centers"], state["labels"]
+        assigned = state["centers"][state["labels"][idx]]
         z = ae.encode(x)
         rec = F.mse_loss(ae.decode(z), x)
-        clust = clustering_loss(z, centers[labels[idx]])
+        if augment is None:
+            clust = clustering_loss(z, assigned)
+        else:
+            x_aug = augment(x)
+            z_aug = ae.encode(x_aug)
+            rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))  # Eq. 20
+            clust = augmented_clustering_loss(z, z_aug, assigned)
         loss = total_loss(rec, clust, params.lam)
         return {"loss": loss, "reconstruction": rec, "clustering": clust}
 

@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from deepclust.augment import augmenter
+
 
 @dataclass(frozen=True)
 class InitialClustering:
@@ -41,6 +43,7 @@ class Algorithm:
     fit: Callable[..., ClusteringResult]
     presets: dict[str, dict] = field(default_factory=dict)  # preset → overrides of the defaults
     init: Literal["kmeans", "random", "none"] = "kmeans"
+    autoencoder_kinds: tuple[str, ...] = ("dense", "conv")  # the autoencoder kinds it accepts
 
     def params_from_config(self, cfg: dict | None):
         """Build the params: the preset's values (``paper`` = the defaults), then overrides."""
@@ -76,6 +79,23 @@ def refined_result(
         centers=centers.numpy(),
         history=history,
         state={"autoencoder": ae.state_dict(), "centers": centers, **extra_state},
+    )
+
+
+def augmentation(
+    ae: torch.nn.Module, params, generator: torch.Generator, name: str
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """x ↦ x^A for an algorithm whose ``params.augment`` is true (survey Eq. 20-25), else None:
+    a random shift and rotation of the autoencoder's images, drawn from the run's generator.
+    Raises a ValueError naming ``algorithms.<name>.augment`` if the data are not images."""
+    if not params.augment:
+        return None
+    return augmenter(
+        ae.image_shape,
+        generator,
+        max_shift=params.max_shift,
+        max_rotation=params.max_rotation,
+        key=f"algorithms.{name}.augment",
     )
 
 

@@ -20,6 +20,14 @@ The final labels are DCN's own: nearest center in the final embedding.
 
 Paper defaults (survey Appendix Table 4, MNIST): 50 clustering epochs, SGD with momentum 0.9,
 lr 0.05, λ = 0.05 (the table lists "1 or 0.05" for MNIST), k-means initialisation.
+
+Data augmentation (survey Sec. 5.2, ``augment=True``, image data only): each batch also gets a
+randomly shifted and rotated copy x^A (``deepclust.augment``, from the run's generator); the
+loss is Eq. 21 with Eq. 20's ½(MSE(x, x̂) + MSE(x^A, x̂^A)) and, for the clustering term, the
+construction of AEC's Eq. 22 applied to Eq. 9 (our reading of the survey's "comparable
+adjustments"): 1/(2|B|) Σ_i (½‖z_i − μ_{h(i)}‖² + ½‖z_i^A − μ_{h(i)}‖²), both pulled to the
+center of the original sample's assignment. Re-assignment and the center update (Eq. 10) use
+the original samples only.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    augmentation,
     fraction_changed,
     nearest_center,
     refined_result,
@@ -51,6 +60,9 @@ class DCNParams:
     lr: float = 0.05  # Table 4, MNIST
     momentum: float = 0.9  # Table 4
     initial_count: float = 100.0  # starting value of each c_j in Eq. 10
+    augment: bool = False  # survey Eq. 20-22 (image data only)
+    max_shift: float = 1.0  # pixels, as DynAE's augmentation
+    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
 
 
 FAST = {"epochs": 20, "lam": 1.0, "optimizer": "adam", "lr": 0.001}
@@ -59,6 +71,14 @@ FAST = {"epochs": 20, "lam": 1.0, "optimizer": "adam", "lr": 0.001}
 def clustering_loss(z: torch.Tensor, assigned_centers: torch.Tensor) -> torch.Tensor:
     """Survey Eq. 9: 1/(2|B|) Σ_i ‖z_i − μ_{h(i)}‖²."""
     return 0.5 * (z - assigned_centers).pow(2).sum(dim=1).mean()
+
+
+def augmented_clustering_loss(
+    z: torch.Tensor, z_aug: torch.Tensor, assigned_centers: torch.Tensor
+) -> torch.Tensor:
+    """Eq. 9 made like the survey's Eq. 22: the mean of Eq. 9 for z and for z^A, both with the
+    original samples' centers μ_{h(i)}."""
+    return 0.5 * (clustering_loss(z, assigned_centers) + clustering_loss(z_aug, assigned_centers))
 
 
 @torch.no_grad()
@@ -84,6 +104,7 @@ def fit(
     progress: bool = True,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
+    augment = augmentation(ae, params, generator, "dcn")
     centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device).clone()
     counts = torch.full((len(centers),), params.initial_count, dtype=X.dtype, device=X.device)
     labels = torch.as_tensor(init.labels, device=X.device).clone()
@@ -99,10 +120,16 @@ def fit(
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        centers, labels = state["centers"], state["labels"]
+        assigned = state["centers"][state["labels"][idx]]
         z = ae.encode(x)
         rec = F.mse_loss(ae.decode(z), x)
-        clust = clustering_loss(z, centers[labels[idx]])
+        if augment is None:
+            clust = clustering_loss(z, assigned)
+        else:
+            x_aug = augment(x)
+            z_aug = ae.encode(x_aug)
+            rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))  # Eq. 20
+            clust = augmented_clustering_loss(z, z_aug, assigned)
         return {"loss": rec + params.lam * clust, "reconstruction": rec, "clustering": clust}
 
     def after_step(x: torch.Tensor, idx: torch.Tensor) -> None:

@@ -17,6 +17,13 @@ which the table does not list), α = 1, tol = 0.1 %, k-means with 20 restarts. `
 140 is IDEC's MNIST value (DEC-keras uses 140 for MNIST too); ``max_iter`` 20,000 is DEC-keras'.
 Table 5's greedy layer-wise denoising pretraining (DEC and IDEC) is an autoencoder
 configuration (``pretraining: layerwise``, see ``models/pretrain.py``), not a parameter here.
+
+Data augmentation (survey Sec. 5.2, ``augment=True``, image data only): each batch also gets a
+randomly shifted and rotated copy x^A (``deepclust.augment``, drawn from the run's generator)
+and the clustering loss becomes Eq. 24, ½(KL(P‖Q) + KL(P‖Q^A)), where q^A_ij is the soft
+assignment of z_i^A = enc(x_i^A) (Eq. 25) and P is still computed from the original samples
+only, so that x_i and x_i^A share their target. IDEC's reconstruction term becomes Eq. 20's
+½(MSE(x, x̂) + MSE(x^A, x̂^A)) (Eq. 21).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    augmentation,
     fraction_changed,
     refined_result,
 )
@@ -50,6 +58,9 @@ class DECParams:
     optimizer: str = "sgd"  # Table 5
     lr: float = 0.01  # Table 5
     momentum: float = 0.9  # DEC-keras SGD(0.01, 0.9)
+    augment: bool = False  # survey Eq. 24-25 (image data only)
+    max_shift: float = 1.0  # pixels, as DynAE's augmentation
+    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
 
 
 FAST = {"update_interval": 30, "max_iter": 600}
@@ -76,6 +87,14 @@ def clustering_loss(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (torch.xlogy(p, p) - p * torch.log(q)).sum(dim=1).mean()
 
 
+def augmented_clustering_loss(
+    p: torch.Tensor, q: torch.Tensor, q_aug: torch.Tensor
+) -> torch.Tensor:
+    """Survey Eq. 24: ½(KL(P‖Q) + KL(P‖Q^A)), with q_aug the soft assignment of the augmented
+    samples (Eq. 25) and p the target of the original ones."""
+    return 0.5 * (clustering_loss(p, q) + clustering_loss(p, q_aug))
+
+
 def refine_kl(
     autoencoder: FeedforwardAutoencoder,
     X: torch.Tensor,
@@ -88,8 +107,10 @@ def refine_kl(
     desc: str,
 ) -> ClusteringResult:
     """DEC's procedure. ``combine(rec, clust)`` makes the loss from the reconstruction MSE and
-    KL(P‖Q) and keeps the decoder in training (IDEC); ``None`` is DEC's KL alone, no decoder."""
+    KL(P‖Q) and keeps the decoder in training (IDEC); ``None`` is DEC's KL alone, no decoder.
+    With ``params.augment`` both terms are their augmented versions (Eq. 20, 24)."""
     ae = copy.deepcopy(autoencoder).train()
+    augment = augmentation(ae, params, generator, desc)
     centers = nn.Parameter(torch.as_tensor(init.centers, dtype=X.dtype, device=X.device).clone())
     trained = [*ae.encoder.parameters(), centers]
     if combine is not None:
@@ -114,11 +135,20 @@ def refine_kl(
         return {"delta_label": delta, "n_changed": n_changed}
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        p = state["p"][idx]
         z = ae.encode(x)
-        clust = clustering_loss(state["p"][idx], soft_assignment(z, centers, params.alpha))
+        q = soft_assignment(z, centers, params.alpha)
+        if augment is None:
+            clust = clustering_loss(p, q)
+        else:
+            x_aug = augment(x)
+            z_aug = ae.encode(x_aug)
+            clust = augmented_clustering_loss(p, q, soft_assignment(z_aug, centers, params.alpha))
         if combine is None:
             return {"loss": clust}
         rec = F.mse_loss(ae.decode(z), x)
+        if augment is not None:  # Eq. 20
+            rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))
         return {"loss": combine(rec, clust), "reconstruction": rec, "clustering": clust}
 
     objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)

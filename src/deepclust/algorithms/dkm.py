@@ -30,6 +30,14 @@ centers; here every method starts from the shared pretrained autoencoder and its
 the annealing preset starts from both. The paper's d-500-500-2000-k network (embedding size
 k) is an autoencoder configuration upstream. The final labels are DKM's own:
 argmax_j G_j = the nearest center in the final embedding.
+
+Data augmentation (survey Sec. 5.2, ``augment=True``, image data only): each batch also gets a
+randomly shifted and rotated copy x^A (``deepclust.augment``, from the run's generator). As the
+survey says (after Eq. 25), G_j is computed from x_i and x_i^A enters only the squared
+distances; averaging the two as in Eq. 22 and 24 is our reading:
+L_clust^A = 1/(2|B|) Σ_i Σ_j (‖z_i − μ_j‖² + ‖z_i^A − μ_j‖²) G_j(z_i), with the gradient
+through G_j(z_i) kept as in Eq. 19. The reconstruction is Eq. 20's mean of DKM's ‖x − x̂‖² and
+‖x^A − x̂^A‖² (Eq. 21).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    augmentation,
     fraction_changed,
     nearest_center,
     refined_result,
@@ -65,6 +74,9 @@ class DKMParams:
     optimizer: str = "adam"  # Table 5
     lr: float = 0.001  # Table 5
     momentum: float = 0.0  # unused by Adam
+    augment: bool = False  # survey Sec. 5.2 and Eq. 20-21 (image data only)
+    max_shift: float = 1.0  # pixels, as DynAE's augmentation
+    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
 
 
 FAST = {"n_alphas": 8, "epochs_per_alpha": 5}
@@ -98,6 +110,16 @@ def clustering_loss(z: torch.Tensor, centers: torch.Tensor, alpha: float) -> tor
     return (dist2 * torch.softmax(-alpha * dist2, dim=1)).sum(dim=1).mean()
 
 
+def augmented_clustering_loss(
+    z: torch.Tensor, z_aug: torch.Tensor, centers: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    """1/(2|B|) Σ_i Σ_j (‖z_i − μ_j‖² + ‖z_i^A − μ_j‖²) G_j(z_i): G from the original samples
+    only (survey Sec. 5.2)."""
+    dist2 = squared_distances(z, centers)
+    g = torch.softmax(-alpha * dist2, dim=1)
+    return 0.5 * ((dist2 + squared_distances(z_aug, centers)) * g).sum(dim=1).mean()
+
+
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """‖x − x̂‖² summed over features, averaged over the batch (authors' ``g_func``)."""
     return (x - x_hat).pow(2).sum(dim=1).mean()
@@ -117,6 +139,7 @@ def fit(
     progress: bool = True,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
+    augment = augmentation(ae, params, generator, "dkm")
     centers = nn.Parameter(torch.as_tensor(init.centers, dtype=X.dtype, device=X.device).clone())
     optimizer = make_optimizer(
         [*ae.parameters(), centers], params.optimizer, params.lr, params.momentum
@@ -139,7 +162,13 @@ def fit(
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         z = ae.encode(x)
         rec = reconstruction_loss(ae.decode(z), x)
-        clust = clustering_loss(z, centers, state["alpha"])
+        if augment is None:
+            clust = clustering_loss(z, centers, state["alpha"])
+        else:
+            x_aug = augment(x)
+            z_aug = ae.encode(x_aug)
+            rec = 0.5 * (rec + reconstruction_loss(ae.decode(z_aug), x_aug))  # Eq. 20
+            clust = augmented_clustering_loss(z, z_aug, centers, state["alpha"])
         loss = total_loss(rec, clust, params.lam)
         return {"loss": loss, "reconstruction": rec, "clustering": clust}
 

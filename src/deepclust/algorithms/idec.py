@@ -8,6 +8,9 @@ loss_weights=[gamma, 1]``), so γ = 0.1 means what it means there.
 
 Paper defaults (Table 5, MNIST): Adam lr 0.001, batch 256, T = 140, δ = 0.1 %.
 (USPS / Reuters-10K use SGD lr 0.1, momentum 0.99 and T = 30 / 3: a dataset preset, later.)
+
+``augment=True`` (image data only): L^A = L_rec^A + γ · L_clust^A (survey Eq. 21) with Eq. 20's
+reconstruction and Eq. 24's KL; see ``dec.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class IDECParams:
     optimizer: str = "adam"  # Table 5, MNIST
     lr: float = 0.001  # Table 5, MNIST
     momentum: float = 0.0  # unused by Adam; 0.99 with SGD for USPS/Reuters-10K
+    augment: bool = False  # survey Eq. 20, 21, 24 (image data only)
+    max_shift: float = 1.0  # pixels, as DynAE's augmentation
+    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
 
 
 FAST = {"update_interval": 30, "max_iter": 600}

@@ -2,7 +2,10 @@
 
 End-to-end (``pretraining: end_to_end``, the default): the whole autoencoder minimises
 ``F.mse_loss`` with its default mean over features and batch, the convention of Keras' ``mse``
-used by the DEC/IDEC reference code.
+used by the DEC/IDEC reference code. With ``augment: true`` (image data only) it is the
+survey's Eq. 20, ½(MSE(x, x̂) + MSE(x^A, x̂^A)), x^A a random shift and rotation of each image
+of the batch (``deepclust.augment``, ranges ``max_shift`` and ``max_rotation``) drawn from the
+run's generator. Only the end-to-end phase augments; the layer-wise phase below does not.
 
 Layer-wise (``pretraining: layerwise``, DEC/IDEC; survey Appendix Table 5): first each
 encoder/decoder layer pair is trained in turn as a one-hidden-layer denoising autoencoder on
@@ -19,16 +22,22 @@ say where the dropout sits; corrupting both the pair's input and its hidden code
 reading of Xie et al. Sec. 3.2 (not among the texts in shared/papers). The dropout masks come
 from the run's generator. Xie et al. trained 50,000 iterations per pair (≈ 183 MNIST epochs
 at batch 256), our default ``layerwise_epochs`` is 50.
+
+ACAI (``pretraining: acai``, DynAE): see ``models/acai.py``; there ``augment`` replaces x by
+its transformed copy instead of adding Eq. 20's second term.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepclust.augment import augmenter
+from deepclust.models.acai import pretrain_acai
 from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
 from deepclust.training import Objective, make_optimizer, train
 
@@ -40,8 +49,17 @@ LAYERWISE_DEFAULTS = {  # the schema's defaults, for callers that pass an unvali
 }
 
 
-def reconstruction_loss(ae: FeedforwardAutoencoder, x: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(ae(x), x)
+def reconstruction_loss(
+    ae: FeedforwardAutoencoder,
+    x: torch.Tensor,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """MSE(x, x̂); with ``augment`` (x ↦ x^A) survey Eq. 20: ½(MSE(x, x̂) + MSE(x^A, x̂^A))."""
+    loss = F.mse_loss(ae(x), x)
+    if augment is None:
+        return loss
+    x_aug = augment(x)
+    return 0.5 * (loss + F.mse_loss(ae(x_aug), x_aug))
 
 
 def pretrain(
@@ -55,6 +73,15 @@ def pretrain(
     """Build the autoencoder that ``ae_cfg`` describes for ``X`` (rows that are images of
     ``image_shape``, if given) and train it to reconstruct."""
     ae = from_config(ae_cfg, X.shape[1], image_shape).to(X.device)
+    augment = None
+    if ae_cfg.get("augment", False):  # Eq. 20, end-to-end phase only
+        augment = augmenter(
+            ae.image_shape,
+            generator,
+            max_shift=ae_cfg.get("max_shift", 1.0),
+            max_rotation=ae_cfg.get("max_rotation", 10.0),
+            key="autoencoders.*.augment",
+        )
     mode = ae_cfg.get("pretraining", "end_to_end")
     layerwise_history: list[dict] = []
     if mode == "layerwise":
@@ -70,10 +97,14 @@ def pretrain(
             generator=generator,
             progress=progress,
         )
+    elif mode == "acai":  # DynAE's adversarially constrained interpolation (models/acai.py)
+        return ae, pretrain_acai(
+            ae, X, ae_cfg, augment=augment, generator=generator, progress=progress
+        )
     elif mode != "end_to_end":
-        raise ValueError(f"unknown pretraining '{mode}'; known: end_to_end, layerwise")
+        raise ValueError(f"unknown pretraining '{mode}'; known: end_to_end, layerwise, acai")
     optimizer = make_optimizer(ae.parameters(), ae_cfg["optimizer"], ae_cfg["lr"], momentum=0.9)
-    objective = Objective(batch_loss=lambda x, idx: {"loss": reconstruction_loss(ae, x)})
+    objective = Objective(batch_loss=lambda x, idx: {"loss": reconstruction_loss(ae, x, augment)})
     batch_size = min(ae_cfg["batch_size"], len(X))
     history = train(
         objective,

@@ -1,0 +1,86 @@
+"""DCEC: Deep Convolutional Embedded Clustering (Guo, Liu, Zhu, Yin, "Deep Clustering with
+Convolutional Autoencoders", ICONIP 2017).
+
+Survey (paper 000) Sec. 3.3.3: IDEC's optimisation with a convolutional autoencoder instead of
+a feed-forward one. The loss is IDEC's L = L_rec + γ · KL(P‖Q) (``idec.total_loss``; Q, P and
+KL are survey Eq. 14-16, see ``dec.py``), with P recomputed on all data every
+``update_interval`` steps, the decoder kept, and encoder, decoder and centers trained together
+(``dec.refine_kl``). The network is the ``kind: conv`` autoencoder of ``models/autoencoder.py``
+(DCEC's ``ConvAE.CAE``): fitting refuses any other kind.
+
+Paper defaults: survey Appendix Table 5 gives α = 1, δ = 0.1 %, T = 140, λ1 = 1, λ2 = γ = 0.1,
+k-means initialisation and 200 pretraining epochs with Adam, but † for the batch size, the
+clustering optimizer and both learning rates. Those come from the authors' DCEC.py: batch
+256, ``maxiter`` 2·10⁴, Adam with Keras' default lr 0.001 (``optimizer = 'adam'``), k-means
+with 20 restarts. The pretraining (Adam, 200 epochs, batch 256) is an autoencoder
+configuration, not a parameter here.
+
+``augment=True``: IDEC's augmented loss (survey Eq. 20, 21, 24), see ``dec.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+
+from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
+from deepclust.algorithms.dec import refine_kl
+from deepclust.algorithms.idec import total_loss
+from deepclust.models.autoencoder import Autoencoder, ConvAutoencoder
+
+
+@dataclass(frozen=True)
+class DCECParams:
+    gamma: float = 0.1  # weight of the clustering loss (Table 5; DCEC.py --gamma)
+    alpha: float = 1.0  # Table 5
+    update_interval: int = 140  # T (Table 5; DCEC.py)
+    tol: float = 0.001  # δ = 0.1 % (Table 5; DCEC.py)
+    max_iter: int = 20000  # DCEC.py --maxiter
+    batch_size: int = 256  # DCEC.py (Table 5: †)
+    optimizer: str = "adam"  # DCEC.py (Table 5: †)
+    lr: float = 0.001  # Keras' Adam default, as DCEC.py uses it (Table 5: †)
+    momentum: float = 0.0  # unused by Adam
+    augment: bool = False  # survey Eq. 20, 21, 24 (as IDEC's; see dec.py)
+    max_shift: float = 1.0  # pixels, as DynAE's augmentation
+    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
+
+
+FAST = {"update_interval": 30, "max_iter": 600}
+
+
+def fit(
+    autoencoder: Autoencoder,
+    X: torch.Tensor,
+    init: InitialClustering,
+    params: DCECParams,
+    *,
+    generator: torch.Generator,
+    progress: bool = True,
+) -> ClusteringResult:
+    if not isinstance(autoencoder, ConvAutoencoder):
+        raise ValueError(
+            "dcec needs a convolutional autoencoder (kind: conv); run it from a config whose "
+            "autoencoders are all convolutional (e.g. configs/conv.yaml)"
+        )
+    return refine_kl(
+        autoencoder,
+        X,
+        init,
+        params,
+        combine=functools.partial(total_loss, gamma=params.gamma),
+        generator=generator,
+        progress=progress,
+        desc="dcec",
+    )
+
+
+ALGORITHM = Algorithm(
+    name="dcec",
+    family="simultaneous",
+    params=DCECParams,
+    fit=fit,
+    presets={"fast": FAST},
+    autoencoder_kinds=("conv",),
+)

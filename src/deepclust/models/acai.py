@@ -1,0 +1,171 @@
+"""ACAI pretraining, DynAE's (paper 003, Sec. 3.1, Eq. 1-2; Berthelot et al. 2018, "ACAI").
+
+``autoencoders.<name>.pretraining: acai``. Each step takes a batch x, encodes it (z = f(x)),
+mixes each embedding with its partner in the reversed batch, z_α = α z_i + (1 − α) z_{n−1−i},
+and decodes the mixture, x̂_α = g(z_α). A critic c regresses α from x̂_α while the autoencoder
+learns to make it answer 0 (the interpolant "looks real"):
+
+- autoencoder (Eq. 1): L_0 = ‖x − x̂‖² + λ ‖c(x̂_α)‖²;
+- critic (Eq. 2): L_c = ‖c(x̂_α) − α‖² + ‖c(γ x + (1 − γ) x̂)‖², whose second term makes the
+  critic answer 0 on (a mix of) the data and its reconstruction.
+
+Both losses come from the same forward pass: the loop steps the autoencoder's optimiser on L_0
+and ``after_step`` steps the critic's own optimiser on L_c, which sees x̂ and x̂_α detached.
+So L_0 never moves the critic and L_c never moves the autoencoder. The critic and its
+optimiser are in ``Objective.state``, so checkpoints cover them; the critic is discarded after
+pretraining.
+
+Readings (the paper leaves these open; we follow Berthelot et al. and the authors' code):
+
+- The critic has the encoder's architecture (a fresh network of the same configuration) and
+  averages its embedding into one number per sample (Berthelot et al.; the authors' code
+  builds the same MLP with ``reduce_mean``). It uses the autoencoder's optimiser and
+  learning rate.
+- α is drawn per pair uniformly in [0, 0.5]. The paper says [0, 1]; mixing a pair with α or
+  with 1 − α gives the same kind of point, so the critic could not regress α on [0, 1], which
+  is why Berthelot et al. fold it into [0, 0.5]. (The authors' code draws α in [0, 1].)
+- γ: ``acai_gamma: null`` (the default) draws it uniformly in [0, 1] at each step, as the
+  paper says; a number fixes it (Berthelot et al. use 0.2; the authors' code draws it per step
+  in [0, 0.5]). λ = ``acai_lambda`` = 0.5 (Sec. 4.3).
+- Reductions as in both codes: ‖x − x̂‖² is the mean over features and batch (Keras ``mse``),
+  the critic terms are means over the batch; Eq. 1-2 write sums.
+- With ``augment: true`` x is the randomly shifted and rotated batch ("x represents the data
+  after performing the random transformations"): input and target alike, not an extra term as
+  in the end-to-end mode's Eq. 20.
+
+DynAE's settings (Sec. 4.3): Adam, lr 0.0001, batch 256, 13·10⁴ iterations (≈ 475 MNIST epochs),
+d-500-500-2000-10, augmentation on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepclust.models.autoencoder import Autoencoder, from_config
+from deepclust.training import Objective, make_optimizer, train
+
+ACAI_DEFAULTS = {"acai_lambda": 0.5, "acai_gamma": None}  # the schema's defaults
+
+
+class Critic(nn.Module):
+    """c(x): the encoder half of ``body`` (an untrained autoencoder of the same configuration),
+    its embedding averaged into one number per sample."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        body.decoder = None  # the critic only encodes
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body.encode(x).mean(dim=1)
+
+
+def mix(z: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """z_α: row i is α_i z_i + (1 − α_i) z_{n−1−i} (each sample with its partner in the
+    reversed batch, as in Berthelot et al.'s code)."""
+    a = alpha[:, None]
+    return a * z + (1 - a) * z.flip(0)
+
+
+def acai_losses(
+    ae: Autoencoder,
+    critic: Critic,
+    x: torch.Tensor,
+    alpha: torch.Tensor,
+    gamma: float,
+    lam: float,
+) -> dict[str, torch.Tensor]:
+    """Eq. 1 (``loss`` = ``reconstruction`` + λ ``adversarial``, for the autoencoder) and Eq. 2
+    (``critic``, computed on detached reconstructions so that it trains the critic only)."""
+    z = ae.encode(x)
+    x_hat = ae.decode(z)
+    x_alpha = ae.decode(mix(z, alpha))
+    reconstruction = F.mse_loss(x_hat, x)
+    adversarial = critic(x_alpha).pow(2).mean()
+    regress = (critic(x_alpha.detach()) - alpha).pow(2).mean()
+    real = critic(gamma * x + (1 - gamma) * x_hat.detach()).pow(2).mean()
+    return {
+        "loss": reconstruction + lam * adversarial,
+        "reconstruction": reconstruction,
+        "adversarial": adversarial,
+        "critic": regress + real,
+    }
+
+
+def acai_objective(
+    ae: Autoencoder,
+    critic: Critic,
+    critic_optimizer: torch.optim.Optimizer,
+    *,
+    lam: float,
+    gamma: float | None,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None,
+    generator: torch.Generator,
+) -> Objective:
+    """The loop's objective: ``batch_loss`` gives Eq. 1's terms (and the critic's loss, logged),
+    ``after_step`` steps the critic on Eq. 2. α, γ and the augmentation come from ``generator``."""
+    pending: dict[str, torch.Tensor] = {}  # the critic's loss, between batch_loss and after_step
+
+    def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        if augment is not None:
+            x = augment(x)
+        alpha = 0.5 * torch.rand(len(x), generator=generator, device=generator.device)
+        g = gamma
+        if g is None:
+            g = float(torch.rand((), generator=generator, device=generator.device))
+        terms = acai_losses(ae, critic, x, alpha.to(x.device, x.dtype), g, lam)
+        pending["critic"] = terms["critic"]
+        return terms
+
+    def after_step(x: torch.Tensor, idx: torch.Tensor) -> None:
+        critic_optimizer.zero_grad(set_to_none=True)  # also drops the grads L_0 left there
+        pending.pop("critic").backward()
+        critic_optimizer.step()
+
+    return Objective(
+        batch_loss=batch_loss,
+        after_step=after_step,
+        state={"critic": critic, "critic_optimizer": critic_optimizer},
+    )
+
+
+def pretrain_acai(
+    ae: Autoencoder,
+    X: torch.Tensor,
+    ae_cfg: dict,
+    *,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None,
+    generator: torch.Generator,
+    progress: bool = True,
+) -> list[dict]:
+    """Train ``ae`` in place with ACAI for ``ae_cfg["epochs"]``; return the history (per epoch:
+    ``loss``, ``reconstruction``, ``adversarial``, ``critic``)."""
+    cfg = {**ACAI_DEFAULTS, **ae_cfg}
+    critic = Critic(from_config(ae_cfg, X.shape[1], ae.image_shape)).to(X.device)
+    optimizer = make_optimizer(ae.parameters(), cfg["optimizer"], cfg["lr"], momentum=0.9)
+    critic_optimizer = make_optimizer(critic.parameters(), cfg["optimizer"], cfg["lr"], 0.9)
+    objective = acai_objective(
+        ae,
+        critic,
+        critic_optimizer,
+        lam=cfg["acai_lambda"],
+        gamma=cfg["acai_gamma"],
+        augment=augment,
+        generator=generator,
+    )
+    batch_size = min(cfg["batch_size"], len(X))
+    return train(
+        objective,
+        X,
+        optimizer,
+        batch_size=batch_size,
+        max_steps=cfg["epochs"] * math.ceil(len(X) / batch_size),
+        generator=generator,
+        desc="pretrain acai",
+        progress=progress,
+    )
