@@ -68,7 +68,7 @@ def run_all(args) -> None:
     print(f"# {machine(device)}")
     print(f"# data {args.n} x {DIMS[0]} fp32 ({args.n * DIMS[0] * 4 / 2**20:.0f} MiB), "
           f"AE {'-'.join(map(str, DIMS))}, batch {args.batch_size}")  # fmt: skip
-    parts = ["bound"] + [
+    parts = ["bound", "pretrain:unfused"] + [
         f"{what}:{loop}" for what in ("pretrain", *REFINEMENTS) for loop in ("project", "plain")
     ]
     best: dict[str, dict] = {}
@@ -82,6 +82,10 @@ def run_all(args) -> None:
     print(f"\n{'measurement':<22}{'samples/s':>12}{'project/plain':>15}{'of bound':>10}"
           f"{'peak MiB':>10}")  # fmt: skip
     print(f"{'bound (torch.mm)':<22}{bound:>12.0f}{'':>15}{'100 %':>10}{'':>10}")
+    unfused = best["pretrain:unfused"]
+    share = 100 * unfused["samples_per_s"] / bound
+    print(f"{'pretrain unfused':<22}{unfused['samples_per_s']:>12.0f}{'':>15}"
+          f"{share:>8.0f} %{unfused['peak_mib']:>10.0f}")  # fmt: skip
     for what in ("pretrain", *REFINEMENTS):
         project, plain = best[f"{what}:project"], best[f"{what}:plain"]
         ratio = project["samples_per_s"] / plain["samples_per_s"]
@@ -171,7 +175,9 @@ def mm_bound(batch_size: int, device, steps: int) -> float:
 
 def time_loop(what: str, loop: str, X, batch_size: int, steps: int) -> float:
     """Seconds for ``steps`` steps of pretraining or of one refinement, with the project's
-    loop or (``loop == "plain"``) with ``plain_train`` swapped in for it."""
+    loop, with ``plain_train`` swapped in for it (``loop == "plain"``), or with the project's
+    loop and PyTorch's default (unfused) optimizer kernels (``"unfused"``, the loop before
+    fused kernels)."""
     import torch
 
     from deepclust.algorithms import ALGORITHMS, dcn, dec, dekm
@@ -182,6 +188,9 @@ def time_loop(what: str, loop: str, X, batch_size: int, steps: int) -> float:
     modules = {"pretrain": pretrain, "dec": dec, "idec": dec, "dcn": dcn, "dekm": dekm}
     if loop == "plain":
         modules[what].train = plain_train  # the module's own reference to the loop
+    if loop == "unfused":
+        fused = modules[what].make_optimizer
+        modules[what].make_optimizer = lambda *a, **k: plain_optimizer(fused(*a, **k))
     generator = torch.Generator().manual_seed(0)
     if what == "pretrain":
         cfg = {"hidden": DIMS[1:-1], "embedding_dim": DIMS[-1], "epochs": 1,
