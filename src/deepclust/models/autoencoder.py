@@ -21,7 +21,23 @@ import torch
 from torch import nn
 
 
-class FeedforwardAutoencoder(nn.Module):
+class _EncoderDecoder(nn.Module):
+    """What every autoencoder is: ``encoder`` and ``decoder`` modules on flat rows."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+class FeedforwardAutoencoder(_EncoderDecoder):
     def __init__(self, dims: list[int], image_shape: tuple[int, int, int] | None = None):
         super().__init__()
         if len(dims) < 2:
@@ -41,15 +57,6 @@ class FeedforwardAutoencoder(nn.Module):
     def embedding_dim(self) -> int:
         return self.dims[-1]
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
 
 def _mlp(dims: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
@@ -60,7 +67,7 @@ def _mlp(dims: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(_EncoderDecoder):
     """DCEC's convolutional autoencoder (Guo, Liu, Zhu, Yin, ICONIP 2017; reference code
     ``ConvAE.CAE``), which DEKM uses for images too (paper 002, Sec. IV-C).
 
@@ -149,15 +156,6 @@ class ConvAutoencoder(nn.Module):
             "channels": self.channels,
             "embedding_dim": self.embedding_dim,
         }
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
 
 
 Autoencoder = FeedforwardAutoencoder | ConvAutoencoder
