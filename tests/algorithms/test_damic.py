@@ -156,9 +156,11 @@ def test_early_stopping_ends_a_phase_whose_loss_stops_falling(blobs, tiny_init):
 
 
 @pytest.fixture(scope="module")
-def synthetic_run() -> dict[str, float]:
-    """AE+k-means and DAMIC (fast preset) on 1,000 of damic_synthetic's points: the paper's
-    100-50-10-2 autoencoder, k-means on its embedding, DAMIC from those labels."""
+def synthetic_run() -> dict[str, dict[str, float]]:
+    """k-means on x, AE+k-means and DAMIC (fast preset) on 1,000 of damic_synthetic's points:
+    the paper's 100-50-10-2 autoencoder, k-means on its embedding, DAMIC from those labels."""
+    from sklearn.cluster import KMeans
+
     from deepclust.data.registry import get
     from deepclust.initial import kmeans_init
     from deepclust.models.autoencoder import embed
@@ -174,20 +176,29 @@ def synthetic_run() -> dict[str, float]:
     init = kmeans_init(embed(ae, X).numpy(), 4, n_init=10, max_iter=300, seed=0)
     params = damic.ALGORITHM.params_from_config({"preset": "fast"})
     result = damic.fit(ae, X, init, params, generator=generator, progress=False)
-    return {"aekm": metrics.acc(y, init.labels), "damic": metrics.acc(y, result.labels)}
+    km = KMeans(4, n_init=10, random_state=0).fit_predict(X.numpy())
+    return {
+        "km": metrics.score(y, km),
+        "aekm": metrics.score(y, init.labels),
+        "damic": metrics.score(y, result.labels),
+    }
 
 
-def test_damic_keeps_the_near_optimal_clustering_of_the_synthetic_data(synthetic_run):
-    """On damic_synthetic, classifying the latent points by quadrant (Bayes-optimal) gives
-    ACC 0.953 and k-means on x already 0.951: DAMIC can only keep what AE+k-means found."""
-    assert synthetic_run["damic"] > 0.9
-    assert synthetic_run["damic"] >= synthetic_run["aekm"] - 0.02
+def test_synthetic_data_are_as_hard_for_k_means_as_the_papers(synthetic_run):
+    """Table 2's KM column: NMI 0.80, ARI 0.81. The latent clusters are well apart; Eq. 8's
+    sigmoid is what makes k-means on x miss part of them."""
+    assert 0.72 < synthetic_run["km"]["nmi"] < 0.86
+    assert 0.70 < synthetic_run["km"]["ari"] < 0.87
+
+
+def test_damic_keeps_what_ae_kmeans_found_on_the_synthetic_data(synthetic_run):
+    assert synthetic_run["damic"]["acc"] >= synthetic_run["aekm"]["acc"] - 0.03
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="paper 004 Table 2 (DAMIC clearly above DAE+KM) needs clusters that k-means "
-    "misses; on our Eq. 8 data k-means is already at the Bayes-optimal ACC (0.951 vs 0.953)",
+    reason="paper 004 Table 2: DAMIC NMI 0.94 against DAE+KM 0.83; we measure NMI 0.790 "
+    "against 0.788 with the paper preset over 5 seeds (scripts/damic_synthetic.py)",
 )
 def test_damic_is_clearly_above_ae_kmeans_on_the_synthetic_data(synthetic_run):
-    assert synthetic_run["damic"] >= synthetic_run["aekm"] + 0.02
+    assert synthetic_run["damic"]["nmi"] >= synthetic_run["aekm"]["nmi"] + 0.05

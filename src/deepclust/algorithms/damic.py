@@ -26,7 +26,8 @@ on every hidden layer (Linear → BatchNorm → ReLU; none on the output layers)
 outputs. Adam (lr 0.001, Keras' default: the paper gives none), batch 256, 50 epochs per phase.
 For its synthetic data the paper lists a "512, 512, 2" clustering network and plots a 2-D h(x)
 (Fig. 2e): ``classifier_hidden: [512, 512, 2]``; with batch norm and ReLU on that 2-D layer it
-lost about 0.2 ACC against the default in our runs (``scripts/damic_synthetic.py``).
+lost about 0.2 ACC against the default (``scripts/damic_synthetic.py``, measured on an
+earlier generator of the synthetic data).
 
 Readings and deviations:
 
