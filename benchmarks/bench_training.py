@@ -10,7 +10,8 @@ shape (70,000 × 784, values in [0, 1]):
   gradients of every layer), run with plain ``torch.mm``: the time no loop can beat;
 - ``pretrain``: samples/s of the project's pretraining loop (``deepclust.training.train``) and
   of a plain ``torch.utils.data.DataLoader`` loop running the *same* objective (per-sample
-  indexing and collation, the optimizer without ``fused``, a ``loss.item()`` per step);
+  indexing and collation, the optimizer without ``fused``, a ``loss.item()`` per step); also
+  the project's loop with unfused optimizer kernels and with ``precision: bf16``;
 - ``dec``, ``idec``, ``dcn``, ``dekm``: the same two loops for one refinement epoch of each;
 - peak memory of each measurement (each runs in its own process: peak RSS on the CPU,
   ``torch.cuda.max_memory_allocated`` on a GPU), beside the dataset's own size;
@@ -68,7 +69,7 @@ def run_all(args) -> None:
     print(f"# {machine(device)}")
     print(f"# data {args.n} x {DIMS[0]} fp32 ({args.n * DIMS[0] * 4 / 2**20:.0f} MiB), "
           f"AE {'-'.join(map(str, DIMS))}, batch {args.batch_size}")  # fmt: skip
-    parts = ["bound", "pretrain:unfused"] + [
+    parts = ["bound", "pretrain:unfused", "pretrain:bf16"] + [
         f"{what}:{loop}" for what in ("pretrain", *REFINEMENTS) for loop in ("project", "plain")
     ]
     best: dict[str, dict] = {}
@@ -82,10 +83,11 @@ def run_all(args) -> None:
     print(f"\n{'measurement':<22}{'samples/s':>12}{'project/plain':>15}{'of bound':>10}"
           f"{'peak MiB':>10}")  # fmt: skip
     print(f"{'bound (torch.mm)':<22}{bound:>12.0f}{'':>15}{'100 %':>10}{'':>10}")
-    unfused = best["pretrain:unfused"]
-    share = 100 * unfused["samples_per_s"] / bound
-    print(f"{'pretrain unfused':<22}{unfused['samples_per_s']:>12.0f}{'':>15}"
-          f"{share:>8.0f} %{unfused['peak_mib']:>10.0f}")  # fmt: skip
+    for variant in ("unfused", "bf16"):
+        result = best[f"pretrain:{variant}"]
+        share = 100 * result["samples_per_s"] / bound
+        print(f"{'pretrain ' + variant:<22}{result['samples_per_s']:>12.0f}{'':>15}"
+              f"{share:>8.0f} %{result['peak_mib']:>10.0f}")  # fmt: skip
     for what in ("pretrain", *REFINEMENTS):
         project, plain = best[f"{what}:project"], best[f"{what}:plain"]
         ratio = project["samples_per_s"] / plain["samples_per_s"]
@@ -175,9 +177,9 @@ def mm_bound(batch_size: int, device, steps: int) -> float:
 
 def time_loop(what: str, loop: str, X, batch_size: int, steps: int) -> float:
     """Seconds for ``steps`` steps of pretraining or of one refinement, with the project's
-    loop, with ``plain_train`` swapped in for it (``loop == "plain"``), or with the project's
+    loop, with ``plain_train`` swapped in for it (``loop == "plain"``), with the project's
     loop and PyTorch's default (unfused) optimizer kernels (``"unfused"``, the loop before
-    fused kernels)."""
+    fused kernels), or with the project's loop in ``precision: bf16`` (``"bf16"``)."""
     import torch
 
     from deepclust.algorithms import ALGORITHMS, dcn, dec, dekm
@@ -194,7 +196,8 @@ def time_loop(what: str, loop: str, X, batch_size: int, steps: int) -> float:
     generator = torch.Generator().manual_seed(0)
     if what == "pretrain":
         cfg = {"hidden": DIMS[1:-1], "embedding_dim": DIMS[-1], "epochs": 1,
-               "batch_size": batch_size, "optimizer": "adam", "lr": 0.001}  # fmt: skip
+               "batch_size": batch_size, "optimizer": "adam", "lr": 0.001,
+               "precision": "bf16" if loop == "bf16" else "fp32"}  # fmt: skip
         X = X[: steps * batch_size]  # one "epoch" of exactly `steps` steps
         start = time.perf_counter()
         pretrain.pretrain(cfg, X, generator=generator, progress=False)

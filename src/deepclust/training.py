@@ -90,6 +90,15 @@ def make_optimizer(params, name: str, lr: float, momentum: float = 0.0) -> torch
     raise ValueError(f"unknown optimizer '{name}'; known: adam, sgd")
 
 
+def autocast_bf16(device: torch.device, precision: str) -> torch.autocast:
+    """``torch.autocast`` on ``device``, enabled for ``precision == "bf16"``: matrix products
+    run in bfloat16 with fp32 accumulation, while parameters, gradients, the optimizer and
+    losses such as ``mse_loss`` stay fp32 (PyTorch's autocast op lists)."""
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"unknown precision '{precision}'; known: fp32, bf16")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 class Checkpointer:
     """A stage's checkpoint file: the records of its phases, written atomically."""
 
@@ -187,15 +196,18 @@ def train(
     generator: torch.Generator,
     desc: str = "train",
     progress: bool = True,
+    precision: str = "fp32",
 ) -> list[dict]:
     """Run up to ``max_steps`` optimiser steps over shuffled batches of ``X``.
 
     Returns the history: one row per epoch (mean of each loss term over its steps) plus one
     row for every ``before_step`` call that reported metrics. Inside ``checkpointing`` the
-    run is checkpointed and resumed (module docstring).
+    run is checkpointed and resumed (module docstring). ``precision="bf16"`` runs
+    ``batch_loss`` under ``torch.autocast`` with bfloat16 (``autocast_bf16``).
     """
     n = len(X)
     steps_per_epoch = math.ceil(n / batch_size)
+    autocast = autocast_bf16(X.device, precision)
     loop = _Loop(objective, optimizer, generator, X.device)
     ckpt = _ACTIVE
     number, record = ckpt.next_phase() if ckpt is not None else (0, None)
@@ -229,7 +241,8 @@ def train(
                 break
         idx = loop.perm[pos * batch_size : (pos + 1) * batch_size]
         xb = X[idx]
-        terms = objective.batch_loss(xb, idx)
+        with autocast:
+            terms = objective.batch_loss(xb, idx)
         loss = terms["loss"]
         if not torch.isfinite(loss):
             values = {k: float(v.detach()) for k, v in terms.items()}

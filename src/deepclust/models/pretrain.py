@@ -23,6 +23,10 @@ reading of Xie et al. Sec. 3.2 (not among the texts in shared/papers). The dropo
 from the run's generator. Xie et al. trained 50,000 iterations per pair (≈ 183 MNIST epochs
 at batch 256), our default ``layerwise_epochs`` is 50.
 
+Every mode honours ``precision``: ``bf16`` runs the forward and backward matrix products in
+bfloat16 under ``torch.autocast`` (``training.autocast_bf16``); weights, the optimizer and the
+MSE stay fp32. It is a speed option measured in docs/performance.md, not a paper setting.
+
 ACAI (``pretraining: acai``, DynAE): see ``models/acai.py``; there ``augment`` replaces x by
 its transformed copy instead of adding Eq. 20's second term.
 """
@@ -83,6 +87,7 @@ def pretrain(
             key="autoencoders.*.augment",
         )
     mode = ae_cfg.get("pretraining", "end_to_end")
+    precision = ae_cfg.get("precision", "fp32")
     layerwise_history: list[dict] = []
     if mode == "layerwise":
         cfg = {**LAYERWISE_DEFAULTS, **ae_cfg}
@@ -96,6 +101,7 @@ def pretrain(
             dropout=cfg["dropout"],
             generator=generator,
             progress=progress,
+            precision=precision,
         )
     elif mode == "acai":  # DynAE's adversarially constrained interpolation (models/acai.py)
         return ae, pretrain_acai(
@@ -115,6 +121,7 @@ def pretrain(
         generator=generator,
         desc="pretrain",
         progress=progress,
+        precision=precision,
     )
     if layerwise_history:
         offset = layerwise_history[-1]["step"]
@@ -152,6 +159,7 @@ def pretrain_layerwise(
     dropout: float,
     generator: torch.Generator,
     progress: bool = True,
+    precision: str = "fp32",
 ) -> list[dict]:
     """Greedy layer-wise denoising pretraining of ``ae`` in place; returns the history."""
     p = dropout
@@ -185,6 +193,7 @@ def pretrain_layerwise(
             generator=generator,
             desc=f"pretrain layer {number}/{len(pairs)}",
             progress=progress,
+            precision=precision,
         )
         offset = history[-1]["step"] if history else 0
         history += [{**r, "step": r["step"] + offset, "phase": f"layer{number}"} for r in rows]
