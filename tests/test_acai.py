@@ -47,6 +47,23 @@ def test_eq1_and_eq2_hand_values():
     assert terms["critic"].item() == pytest.approx(regress + real)
 
 
+def test_eq1_and_eq2_on_the_minus_one_to_one_view():
+    """Every term sees v(t) = 2t − 1 (Berthelot et al.'s [−1, 1] images); ``reconstruction``
+    stays MSE(x, x̂) in the data's units, the autoencoder's loss uses 4× it."""
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    ae, critic = linear_ae(1.0, 2.0), first_coordinate_critic()
+    terms = acai_losses(
+        ae, critic, x, torch.tensor([0.25, 0.5]), gamma=0.25, lam=0.5, view=(2.0, -1.0)
+    )
+    # c(v(x̂_α)) = 2·(5, 4) − 1 = (9, 7); v(1.75 x)_1 = (2.5, 9.5)
+    assert terms["reconstruction"].item() == pytest.approx(7.5)
+    assert terms["adversarial"].item() == pytest.approx((81 + 49) / 2)
+    assert terms["loss"].item() == pytest.approx(4 * 7.5 + 0.5 * 65)
+    regress = ((9 - 0.25) ** 2 + (7 - 0.5) ** 2) / 2
+    real = (2.5**2 + 9.5**2) / 2
+    assert terms["critic"].item() == pytest.approx(regress + real)
+
+
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in module.state_dict().items()}
 
