@@ -50,6 +50,12 @@ Where we read into the paper (and where the authors' code, wentropy/DynAE, diffe
 - Reductions as in the code: squared norms are means over features (Keras ``mse``; Eq. 3, 12
   write sums), averaged over the batch.
 
+Measured (docs/results.md): from the starts a CPU can train (72-80 % on MNIST-test) DynAE
+loses accuracy. Clusters absorb their neighbours while the embedding contracts around the fixed
+centroids, and the conflicted count keeps falling, so the centroids are never refreshed.
+Augmentation in refinement makes it worse on 8 × 8 digits. The authors' code's clean-batch
+targets and its once-per-update centroid images do not help.
+
 Paper defaults (Sec. 4.3): SGD lr 0.001 momentum 0.9, batch 256, κ = 0.3 K, ∇κ = 0.3 κ,
 tol 1 %, MaxIter 10⁵, α = 1, augmentation on (shift ±1, rotation ±10°; δ in pixels, see
 ``deepclust.augment``; the authors' code shifts by up to 10 % of the image).
