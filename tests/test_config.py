@@ -14,7 +14,7 @@ def _tiny() -> dict:
 
 
 def test_project_configs_are_valid_and_defaults_are_filled():
-    for path in (ROOT / "config.yaml", TINY_CONFIG):
+    for path in (ROOT / "config.yaml", TINY_CONFIG, *sorted((ROOT / "configs").glob("*.yaml"))):
         cfg = config.load(path)
         assert cfg["init"]["n_init"] >= 1
     cfg = config.validate(_tiny())
