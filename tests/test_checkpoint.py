@@ -155,7 +155,7 @@ def stage_inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
     cfg = yaml.safe_load(TINY_CONFIG.read_text())
     cfg["checkpoint_every_s"] = 0.05
-    cfg["autoencoders"]["dense"]["epochs"] = 50
+    cfg["autoencoders"]["dense"]["epochs"] = 500  # ≈ 2 s on a quiet CPU: killed mid-training
     cfg["algorithms"]["dec"] = {"preset": "fast", "max_iter": 500, "update_interval": 10,
                                 "tol": 0.0}  # fmt: skip
     (root / "config.yaml").write_text(yaml.safe_dump(cfg))
