@@ -30,6 +30,7 @@ from sklearn.decomposition import PCA
 
 from deepclust import metrics
 from deepclust.algorithms import damic
+from deepclust.algorithms.base import ClusteringResult
 from deepclust.data.registry import get
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import embed
@@ -65,7 +66,9 @@ def run(X: torch.Tensor, k: int, seed: int, params: damic.DAMICParams) -> dict:
 
 
 @torch.no_grad()
-def expert_distances(X: torch.Tensor, k: int, result, params: damic.DAMICParams) -> np.ndarray:
+def expert_distances(
+    X: torch.Tensor, k: int, result: ClusteringResult, params: damic.DAMICParams
+) -> np.ndarray:
     """d(x, f_i(x)) of every point under every trained expert, (n, k), in evaluation mode."""
     dims = [X.shape[1], *params.hidden, params.embedding_dim or k]
     experts = damic.Experts(k, dims, params.batch_norm, result.state["output"] == "sigmoid")

@@ -49,9 +49,9 @@ Readings and deviations:
   (the global RNG is left as it was).
 
 Measured (docs/results.md): on the synthetic data of Eq. 8 DAMIC keeps its initial partition.
-Each expert reconstructs the points it was pretrained on far better than any other expert does
-(median d 0.01 against 0.4-2.5 for the points k-means misclusters), so the posterior of Eq. 5
-rarely moves a point; ``scripts/damic_synthetic.py`` prints this for every seed.
+The points k-means misclusters are reconstructed far better by the expert they were
+pretrained with than by the expert of their class (median d 0.01 against 0.4-2.5), so the
+posterior of Eq. 5 rarely moves them; ``scripts/damic_synthetic.py`` prints this for every seed.
 """
 
 from __future__ import annotations
