@@ -54,7 +54,9 @@ Measured (docs/results.md): from the starts a CPU can train (72-80 % on MNIST-te
 loses accuracy. Clusters absorb their neighbours while the embedding contracts around the fixed
 centroids, and the conflicted count keeps falling, so the centroids are never refreshed.
 Augmentation in refinement makes it worse on 8 × 8 digits. The authors' code's clean-batch
-targets and its once-per-update centroid images do not help.
+targets and its once-per-update centroid images do not help. The outcome depends on the
+embedding's scale (q and the embedding term are not scale-invariant). With the embedding shrunk
+until q is nearly uniform, almost every point stays conflicted, and DynAE only reconstructs.
 
 Paper defaults (Sec. 4.3): SGD lr 0.001 momentum 0.9, batch 256, κ = 0.3 K, ∇κ = 0.3 κ,
 tol 1 %, MaxIter 10⁵, α = 1, augmentation on (shift ±1, rotation ±10°; δ in pixels, see
