@@ -70,8 +70,8 @@ def expert_distances(
     X: torch.Tensor, k: int, result: ClusteringResult, params: damic.DAMICParams
 ) -> np.ndarray:
     """d(x, f_i(x)) of every point under every trained expert, (n, k), in evaluation mode."""
-    dims = [X.shape[1], *params.hidden, params.embedding_dim or k]
-    experts = damic.Experts(k, dims, params.batch_norm, result.state["output"] == "sigmoid")
+    sigmoid = result.state["output"] == "sigmoid"
+    experts = damic.Experts.for_params(X.shape[1], k, params, sigmoid)
     experts.load_state_dict(result.state["experts"])
     experts.eval()
     return damic.reconstruction_distances(X, experts(X)).numpy()

@@ -160,6 +160,11 @@ class Experts(nn.Module):
             for _ in range(k)
         )
 
+    @classmethod
+    def for_params(cls, d: int, k: int, params: DAMICParams, sigmoid: bool) -> Experts:
+        """The experts of ``params`` for d-dimensional data: d-hidden-e, e = embedding_dim or k."""
+        return cls(k, [d, *params.hidden, params.embedding_dim or k], params.batch_norm, sigmoid)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([net(x) for net in self.nets], dim=1)
 
@@ -256,11 +261,10 @@ def fit(
     n, d = X.shape
     k = len(init.centers)
     sigmoid = _sigmoid_output(X, params.output)
-    expert_dims = [d, *params.hidden, params.embedding_dim or k]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(2**62, (), generator=generator)))
         classifier = ClusteringNetwork(d, tuple(params.classifier_hidden), k, params.batch_norm)
-        experts = Experts(k, expert_dims, params.batch_norm, sigmoid)
+        experts = Experts.for_params(d, k, params, sigmoid)
     classifier, experts = classifier.to(X.device).train(), experts.to(X.device).train()
     km_labels = torch.as_tensor(init.labels, device=X.device)
     batch_size = min(params.batch_size, n)
