@@ -49,7 +49,7 @@ def test_schema_lists_exactly_each_algorithms_parameters():
     algorithms = config.schema()["$defs"]
     for name, algorithm in ALGORITHMS.items():
         fields = {f.name for f in dataclasses.fields(algorithm.params)}
-        assert set(algorithms[name]["properties"]) == fields | {"preset"}, name
+        assert set(algorithms[name]["properties"]) == fields | {"preset", "by_dataset"}, name
 
 
 def test_presets_override_paper_defaults_and_keys_override_presets():
@@ -103,3 +103,66 @@ def test_a_conv_config_of_image_datasets_is_valid():
     cfg["autoencoders"] = {"conv": {"kind": "conv", "augment": True}}
     cfg["algorithms"] = {"dcec": {"augment": True}, "dec": {}}
     assert config.validate(cfg)["autoencoders"]["conv"]["channels"] == [32, 64, 128]
+
+
+def test_by_dataset_entries_apply_to_their_dataset_only():
+    cfg = _tiny()
+    cfg["autoencoders"]["dense"]["by_dataset"] = {"usps": {"epochs": 7, "optimizer": "sgd"}}
+    cfg["algorithms"]["dec"]["by_dataset"] = {"usps": {"max_iter": 3}}
+    cfg = config.validate(cfg)
+    ae, dec = cfg["autoencoders"]["dense"], cfg["algorithms"]["dec"]
+    assert config.for_dataset(ae, "usps")["epochs"] == 7
+    assert config.for_dataset(ae, "usps")["optimizer"] == "sgd"
+    assert config.for_dataset(ae, "digits")["epochs"] == 2  # the block's own value
+    assert "by_dataset" not in config.for_dataset(ae, "digits")
+    assert ALGORITHMS["dec"].params_from_config(dec, "usps").max_iter == 3
+    assert ALGORITHMS["dec"].params_from_config(dec, "digits").max_iter == 20
+
+
+def test_the_paper_preset_resolves_per_dataset_and_config_keys_win():
+    idec = ALGORITHMS["idec"]
+    mnist, usps = idec.params_from_config({}, "mnist"), idec.params_from_config({}, "usps")
+    assert (mnist.optimizer, mnist.update_interval) == ("adam", 140)  # IDEC Table 5, MNIST
+    assert (usps.optimizer, usps.lr, usps.momentum, usps.update_interval) == ("sgd", 0.1, 0.99, 30)
+    assert idec.params_from_config({}, "reuters10k").update_interval == 3
+    assert idec.params_from_config({"update_interval": 9}, "usps").update_interval == 9
+    block = {"by_dataset": {"usps": {"preset": "fast"}}}
+    assert idec.params_from_config(block, "usps").max_iter == 600  # another preset there
+    assert idec.params_from_config(block, "mnist").max_iter == 20000
+    assert ALGORITHMS["dec"].params_from_config({}, "usps").update_interval == 30  # DEC-keras
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda c: c["autoencoders"]["dense"].update(by_dataset={"uspss": {"epochs": 1}}),
+            r"autoencoders.dense.by_dataset: unknown dataset 'uspss'",
+        ),
+        (
+            lambda c: c["autoencoders"]["dense"].update(by_dataset={"usps": {"lr": -1}}),
+            r"autoencoders.dense.by_dataset.usps: lr: -1 is less than or equal to",
+        ),
+        (
+            lambda c: c["autoencoders"]["dense"].update(by_dataset={"usps": {"epoch": 1}}),
+            r"autoencoders.dense.by_dataset.usps: \(top level\): unknown key 'epoch'",
+        ),
+        (
+            lambda c: c["algorithms"]["dec"].update(by_dataset={"digits": {"tol": "x"}}),
+            r"algorithms.dec.by_dataset.digits: tol: 'x' is not of type 'number'",
+        ),
+        (
+            lambda c: c["algorithms"]["dec"].update(by_dataset={"digits": {"alpah": 1}}),
+            r"algorithms.dec.by_dataset.digits: \(top level\): unknown key 'alpah'",
+        ),
+        (
+            lambda c: c["autoencoders"]["dense"].update(init="he"),
+            r"autoencoders.dense.init: 'he' is not one of",
+        ),
+    ],
+)
+def test_bad_by_dataset_entries_name_the_dataset_and_key(change, message):
+    cfg = _tiny()
+    change(cfg)
+    with pytest.raises(ConfigError, match=message):
+        config.validate(cfg)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from deepclust.augment import augmenter
 from deepclust.models import pretrain as pt
-from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
 
 CFG = {"hidden": [16], "embedding_dim": 3, "epochs": 3, "batch_size": 32, "optimizer": "adam"}
 CFG["lr"] = 0.001
@@ -157,3 +157,54 @@ def test_bf16_precision_runs_the_products_in_bf16_and_keeps_fp32_weights(blobs, 
 def test_unknown_precision_is_a_clear_error(blobs):
     with pytest.raises(ValueError, match="unknown precision 'fp8'"):
         _run({**CFG, "precision": "fp8"}, blobs[0])
+
+
+def test_fan_in_uniform_init_is_keras_variance_scaling_one_third():
+    # Keras VarianceScaling(scale=1/3, mode='fan_in', distribution='uniform') draws in ±limit,
+    # limit = sqrt(3 · scale / fan_in) = sqrt(1 / fan_in): 1/sqrt(784) ≈ 0.0357 for MNIST's
+    # first layer, 1/sqrt(10) ≈ 0.316 for the decoder's first. Biases are zero.
+    torch.manual_seed(0)
+    ae = from_config({"hidden": [500], "embedding_dim": 10, "init": "fan_in_uniform"}, 784, None)
+    for layer in (m for m in ae.modules() if isinstance(m, torch.nn.Linear)):
+        limit = layer.in_features**-0.5
+        w = layer.weight
+        assert w.abs().max() <= limit and w.abs().max() > 0.95 * limit  # fills the range
+        assert abs(w.std().item() - limit / 3**0.5) < 0.05 * limit  # uniform: std = limit/√3
+        assert torch.equal(layer.bias, torch.zeros_like(layer.bias))
+
+
+def test_glorot_uniform_init_and_the_default_init():
+    torch.manual_seed(0)
+    ae = from_config({"hidden": [500], "embedding_dim": 10, "init": "glorot_uniform"}, 784, None)
+    first = ae.encoder[0]
+    limit = (6 / (784 + 500)) ** 0.5  # Glorot: sqrt(6 / (fan_in + fan_out))
+    assert first.weight.abs().max() <= limit and first.weight.abs().max() > 0.95 * limit
+    assert torch.equal(first.bias, torch.zeros(500))
+    # init: null keeps PyTorch's default, bit for bit (uniform ±1/sqrt(fan_in), biases too)
+    torch.manual_seed(0)
+    default = from_config({"hidden": [500], "embedding_dim": 10, "init": None}, 784, None)
+    torch.manual_seed(0)
+    plain = FeedforwardAutoencoder([784, 500, 10])
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in default.state_dict().items())
+    assert default.encoder[0].bias.abs().max() > 0
+
+
+def test_a_budget_in_steps_replaces_epochs(blobs):
+    X, _ = blobs  # 90 samples, batch 32: 3 steps per epoch
+    _, by_epochs = _run({**CFG, "epochs": 2}, X)
+    _, by_steps = _run({**CFG, "epochs": 2, "steps": 7}, X)
+    assert by_epochs[-1]["step"] == 6
+    assert by_steps[-1]["step"] == 7 and by_steps[-1]["epoch"] == 3
+
+
+def test_pretraining_momentum_comes_from_the_config(blobs):
+    X, _ = blobs
+    sgd = {**CFG, "optimizer": "sgd", "lr": 0.1}
+    # The first SGD step is the plain gradient step whatever the momentum (PyTorch starts the
+    # buffer at the gradient); from the second step on, momentum adds the previous update.
+    one_a, _ = _run({**sgd, "steps": 1, "momentum": 0.0}, X)
+    one_b, _ = _run({**sgd, "steps": 1, "momentum": 0.9}, X)
+    two_a, _ = _run({**sgd, "steps": 2, "momentum": 0.0}, X)
+    two_b, _ = _run({**sgd, "steps": 2, "momentum": 0.9}, X)
+    assert torch.equal(one_a.encoder[0].weight, one_b.encoder[0].weight)
+    assert not torch.equal(two_a.encoder[0].weight, two_b.encoder[0].weight)

@@ -95,3 +95,24 @@ def test_dvc_repro_gives_the_same_summary_and_a_clean_status(tiny_run, tmp_path,
     snakemake_summary = pd.read_csv(tiny_run / paths.SUMMARY_CSV)[columns]
     pd.testing.assert_frame_equal(dvc_summary, snakemake_summary)
     assert "Data and pipelines are up to date" in run("dvc", "status")
+
+
+def test_a_by_dataset_change_reruns_only_that_datasets_jobs(tiny_run, project_env):
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+
+    def planned(name: str) -> str:
+        path = tiny_run / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        return run_snakemake(tiny_run, project_env, "-n", "--configfile", str(path))
+
+    # Entries for a dataset this config does not run change none of its jobs' parameters.
+    cfg["autoencoders"]["dense"]["by_dataset"] = {"usps": {"epochs": 50}}
+    cfg["algorithms"]["dec"]["by_dataset"] = {"usps": {"update_interval": 30}}
+    assert "Nothing to be done" in planned("other-dataset")
+    # An entry for digits reruns the jobs it changes there, and nothing upstream of them.
+    cfg["algorithms"]["dec"]["by_dataset"] = {"digits": {"max_iter": 10}}
+    jobs = _job_counts(planned("digits-dec"))
+    assert jobs["fit"] == 1 and "pretrain" not in jobs and "init" not in jobs
+    cfg["autoencoders"]["dense"]["by_dataset"] = {"digits": {"epochs": 1}}
+    jobs = _job_counts(planned("digits-ae"))
+    assert jobs["pretrain"] == 1 and jobs["fit"] == 2  # aekm and dec on the new autoencoder

@@ -15,6 +15,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from deepclust.settings import for_dataset
+
 SCHEMA_RESOURCE = resources.files("deepclust") / "schemas" / "config.schema.yaml"
 
 
@@ -62,13 +64,39 @@ def _check_names(config: dict, source: str) -> None:
             raise ConfigError(
                 f"{source}: datasets: unknown dataset '{name}'; known: {', '.join(DATASETS)}"
             )
-    for name, params in config["algorithms"].items():
+    for name in config["algorithms"]:
         if name not in ALGORITHMS:
             raise ConfigError(
                 f"{source}: algorithms: unknown algorithm '{name}'; known: {', '.join(ALGORITHMS)}"
             )
-        ALGORITHMS[name].params_from_config(params)  # raises on a bad key or value
+    for section, ref in (("autoencoders", lambda _: "autoencoder"), ("algorithms", str)):
+        for name, block in config[section].items():
+            _check_by_dataset(block, f"{source}: {section}.{name}", ref(name))
+    for name, params in config["algorithms"].items():
+        for dataset in config["datasets"]:  # raises on a bad key or value
+            ALGORITHMS[name].params_from_config(params, dataset)
     _check_pairings(config, source)
+
+
+def _check_by_dataset(block: dict, where: str, definition: str) -> None:
+    """Each ``by_dataset`` entry must name a known dataset, and the block merged with it must
+    be valid like the block itself."""
+    from deepclust.data.registry import DATASETS
+
+    root = schema()
+    sub_schema = {"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]}
+    validator = jsonschema.validators.validator_for(root)(sub_schema)
+    for dataset in block.get("by_dataset", {}):
+        if dataset not in DATASETS:
+            raise ConfigError(
+                f"{where}.by_dataset: unknown dataset '{dataset}'; known: {', '.join(DATASETS)}"
+            )
+        merged = for_dataset(block, dataset)
+        errors = sorted(validator.iter_errors(merged), key=str)
+        if errors:
+            raise ConfigError(
+                f"{where}.by_dataset.{dataset}: " + "; ".join(_describe(e) for e in errors)
+            )
 
 
 def _check_pairings(config: dict, source: str) -> None:
@@ -81,25 +109,30 @@ def _check_pairings(config: dict, source: str) -> None:
     not_images = [d for d in config["datasets"] if DATASETS[d].image_shape is None]
     hint = "; run them from a config of their own"
     for name, ae in config["autoencoders"].items():
-        if not_images and (ae["kind"] == "conv" or ae["augment"]):
-            what = "kind 'conv'" if ae["kind"] == "conv" else "augment"
-            raise ConfigError(
-                f"{source}: autoencoders.{name}: {what} needs image data, but "
-                f"datasets {', '.join(not_images)} are not images{hint}"
-            )
+        for key, value in (("kind", "conv"), ("augment", True)):
+            clashing = [d for d in not_images if for_dataset(ae, d)[key] == value]
+            if clashing:
+                what = "kind 'conv'" if key == "kind" else "augment"
+                raise ConfigError(
+                    f"{source}: autoencoders.{name}: {what} needs image data, but "
+                    f"datasets {', '.join(clashing)} are not images{hint}"
+                )
     for name, cfg in config["algorithms"].items():
         algorithm = ALGORITHMS[name]
-        if getattr(algorithm.params_from_config(cfg), "augment", False) and not_images:
+        augmented = [
+            d for d in not_images if getattr(algorithm.params_from_config(cfg, d), "augment", False)
+        ]
+        if augmented:
             raise ConfigError(
                 f"{source}: algorithms.{name}.augment needs image data, but datasets "
-                f"{', '.join(not_images)} are not images{hint}"
+                f"{', '.join(augmented)} are not images{hint}"
             )
+        kinds = algorithm.autoencoder_kinds
         for ae_name, ae in config["autoencoders"].items():
-            kinds = algorithm.autoencoder_kinds
-            if ae["kind"] not in kinds:
+            for kind in {for_dataset(ae, d)["kind"] for d in config["datasets"]} - set(kinds):
                 raise ConfigError(
                     f"{source}: algorithms.{name} needs a {' or '.join(kinds)} autoencoder, "
-                    f"but autoencoders.{ae_name} is {ae['kind']}{hint}"
+                    f"but autoencoders.{ae_name} is {kind}{hint}"
                 )
 
 

@@ -26,6 +26,7 @@ from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import build, embed
 from deepclust.models.pretrain import pretrain as pretrain_autoencoder
 from deepclust.seeding import resolve_device, seed_everything
+from deepclust.settings import for_dataset
 from deepclust.training import checkpointing
 
 log = logging.getLogger("deepclust")
@@ -67,16 +68,16 @@ def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> Non
     device = resolve_device(config["device"])
     arrays = io.read_npz(data)
     X = torch.from_numpy(arrays["X"]).to(device)
-    ae_cfg = config["autoencoders"][ae]
+    ae_cfg = autoencoder_config(config, ae, data)
     out_dir = Path(out_dir)
     data_sha256 = io.sha256_file(data)
     stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=data_sha256)
     with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
-        _pretrain(config, ae, X, image_shape(arrays), data, data_sha256, seed, generator, out_dir)
+        shape = image_shape(arrays)
+        _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, out_dir)
 
 
-def _pretrain(config, ae, X, shape, data, data_sha256, seed, generator, out_dir: Path) -> None:
-    ae_cfg = config["autoencoders"][ae]
+def _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, out_dir) -> None:
     start = time.perf_counter()
     model, history = pretrain_autoencoder(
         ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"]
@@ -130,7 +131,7 @@ def fit(
 
     Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it."""
     spec = get_algorithm(algorithm)
-    params = spec.params_from_config(config["algorithms"][algorithm])
+    params = spec.params_from_config(config["algorithms"][algorithm], dataset_name(data))
     generator = seed_everything(seed)
     device = resolve_device(config["device"])
     arrays = io.read_npz(data)
@@ -168,6 +169,19 @@ def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_d
         seed=np.int64(seed),
     )
     log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
+
+
+def dataset_name(data: Path) -> str:
+    """The name of the dataset prepared in ``data``, from the card ``prepare`` wrote beside it."""
+    card = Path(data).with_suffix(".json")
+    if not card.is_file():
+        raise FileNotFoundError(f"{card}: the card of {data} is missing; rerun `deepclust prepare`")
+    return io.read_json(card)["name"]
+
+
+def autoencoder_config(config: dict, ae: str, data: Path) -> dict:
+    """``autoencoders.<ae>`` as it applies to the dataset prepared in ``data``."""
+    return for_dataset(config["autoencoders"][ae], dataset_name(data))
 
 
 def image_shape(arrays: dict[str, np.ndarray]) -> tuple[int, int, int] | None:

@@ -29,7 +29,7 @@ rule fit:
         history=paths.RUN_HISTORY,
         model=paths.RUN_MODEL,
     params:
-        cfg=lambda wc: fingerprint(config["algorithms"][wc.algorithm]),
+        cfg=lambda wc: fingerprint(for_dataset(config["algorithms"][wc.algorithm], wc.dataset)),
         out=lambda wc, output: Path(output.result).parent,
     log:
         "logs/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.log",

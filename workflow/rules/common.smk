@@ -6,6 +6,7 @@ import sys
 from deepclust import paths
 from deepclust.cli import CONFIG_ENV
 from deepclust.config import fingerprint, validate
+from deepclust.settings import for_dataset
 
 CONFIGFILE = str(workflow.configfiles[-1])
 config.update(validate(config, source=CONFIGFILE))

@@ -6,7 +6,7 @@ rule pretrain:
         model=paths.AE_MODEL,
         history=paths.AE_HISTORY,
     params:
-        cfg=lambda wc: fingerprint(config["autoencoders"][wc.ae]),
+        cfg=lambda wc: fingerprint(for_dataset(config["autoencoders"][wc.ae], wc.dataset)),
         out=lambda wc, output: Path(output.model).parent,
     log:
         "logs/pretrain/{dataset}/{ae}/seed-{seed}.log",

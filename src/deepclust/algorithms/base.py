@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from deepclust.augment import augmenter
+from deepclust.settings import for_dataset
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,19 @@ class Algorithm:
     family: Literal["sequential", "alternating", "simultaneous", "generative"]
     params: type  # frozen dataclass whose defaults are the paper's
     fit: Callable[..., ClusteringResult]
-    presets: dict[str, dict] = field(default_factory=dict)  # preset → overrides of the defaults
+    # preset → overrides of the defaults; a preset's ``by_dataset`` maps a dataset to its own
+    # overrides (``paper`` = the defaults, plus the papers' per-dataset values if given)
+    presets: dict[str, dict] = field(default_factory=dict)
     init: Literal["kmeans", "random", "none"] = "kmeans"
     autoencoder_kinds: tuple[str, ...] = ("dense", "conv")  # the autoencoder kinds it accepts
 
-    def params_from_config(self, cfg: dict | None):
-        """Build the params: the preset's values (``paper`` = the defaults), then overrides."""
-        cfg = dict(cfg or {})
+    def params_from_config(self, cfg: dict | None, dataset: str | None = None):
+        """Build the params for ``dataset`` from an ``algorithms.<name>`` block. Later wins:
+        the defaults, the preset, the preset's ``by_dataset`` entry, the block's own keys,
+        the block's ``by_dataset`` entry (which may name another preset)."""
+        cfg = for_dataset(cfg or {}, dataset)
         preset = cfg.pop("preset", "paper")
-        known_presets = ", ".join(["paper", *self.presets])
+        known_presets = ", ".join(dict.fromkeys(["paper", *self.presets]))
         if preset != "paper" and preset not in self.presets:
             raise ValueError(
                 f"algorithms.{self.name}: unknown preset '{preset}'; known: {known_presets}"
@@ -59,7 +64,8 @@ class Algorithm:
             if key not in fields:
                 known = ", ".join(fields) or "(none)"
                 raise ValueError(f"algorithms.{self.name}: unknown key '{key}'; known: {known}")
-        return self.params(**{**self.presets.get(preset, {}), **cfg})
+        values = for_dataset(self.presets.get(preset, {}), dataset)
+        return self.params(**{**values, **cfg})
 
 
 def refined_result(

@@ -62,7 +62,6 @@ d-500-500-2000-10, augmentation on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -70,7 +69,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepclust.models.autoencoder import Autoencoder, from_config
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Objective, make_optimizer, pretraining_steps, train
 
 ACAI_DEFAULTS = {"acai_lambda": 0.5, "acai_gamma": None}  # the schema's defaults
 # v(t) = a t + b, the [−1, 1] view of [0, 1] data in which Berthelot et al. compute every term
@@ -181,8 +180,9 @@ def pretrain_acai(
     ``adversarial``, ``critic``)."""
     cfg = {**ACAI_DEFAULTS, **ae_cfg}
     critic = Critic(from_config(ae_cfg, X.shape[1], ae.image_shape)).to(X.device)
-    optimizer = make_optimizer(ae.parameters(), cfg["optimizer"], cfg["lr"], momentum=0.9)
-    critic_optimizer = make_optimizer(critic.parameters(), cfg["optimizer"], cfg["lr"], 0.9)
+    momentum = cfg.get("momentum", 0.9)
+    optimizer = make_optimizer(ae.parameters(), cfg["optimizer"], cfg["lr"], momentum)
+    critic_optimizer = make_optimizer(critic.parameters(), cfg["optimizer"], cfg["lr"], momentum)
     objective = acai_objective(
         ae,
         critic,
@@ -199,7 +199,7 @@ def pretrain_acai(
         X,
         optimizer,
         batch_size=batch_size,
-        max_steps=cfg["epochs"] * math.ceil(len(X) / batch_size),
+        max_steps=pretraining_steps(cfg, len(X), batch_size),
         generator=generator,
         desc="pretrain acai",
         progress=progress,

@@ -6,6 +6,13 @@ reference code (DEC-keras ``autoencoder``: ``act='relu'``, no activation on the 
 the output layer) and DCEC's (``ConvAE.CAE``). The architecture travels with the weights
 (``arch``) so a checkpoint rebuilds its own network.
 
+Weight initialisation (``init`` in an autoencoder config; part of its fingerprint):
+``null`` keeps the architecture's own (PyTorch's default for ``dense``, Glorot/Xavier-uniform
+for ``conv`` as in DCEC's code); ``glorot_uniform`` is Keras' default kernel initialiser (DEC-keras
+on USPS); ``fan_in_uniform`` draws every weight uniformly in ±sqrt(1/fan_in), Keras'
+``VarianceScaling(scale=1/3, mode='fan_in', distribution='uniform')`` of DEC-keras on MNIST,
+Fashion-MNIST and REUTERS-10K. The last two set every bias to zero, as Keras does.
+
 Every autoencoder works on flat rows ``(n, d)``. ``image_shape`` (c, h, w) records, for image
 data, how a row is an image, so that augmentation (``deepclust.augment``) can shift and rotate
 it; it is ``None`` for other data.
@@ -65,6 +72,29 @@ def _mlp(dims: list[int]) -> nn.Sequential:
         if i < len(dims) - 2:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
+
+
+WEIGHT_INITS = ("glorot_uniform", "fan_in_uniform")
+
+
+@torch.no_grad()
+def initialize_weights(module: nn.Module, scheme: str | None) -> None:
+    """Re-initialise every linear and (transposed) convolution layer of ``module`` in place
+    with ``scheme`` (module docstring); ``None`` leaves the weights as they are."""
+    if scheme is None:
+        return
+    if scheme not in WEIGHT_INITS:
+        raise ValueError(f"unknown weight init '{scheme}'; known: {', '.join(WEIGHT_INITS)}")
+    for m in module.modules():
+        if not isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
+            continue
+        if scheme == "glorot_uniform":
+            nn.init.xavier_uniform_(m.weight)
+        else:
+            fan_in = m.weight[0].numel()  # inputs per output unit (× kernel size)
+            bound = math.sqrt(1.0 / fan_in)
+            nn.init.uniform_(m.weight, -bound, bound)
+        nn.init.zeros_(m.bias)
 
 
 class ConvAutoencoder(_EncoderDecoder):
@@ -175,8 +205,8 @@ def from_config(ae_cfg: dict, d: int, image_shape: tuple[int, int, int] | None) 
     kind = ae_cfg.get("kind", "dense")
     if kind == "dense":
         dims = [d, *ae_cfg["hidden"], ae_cfg["embedding_dim"]]
-        return FeedforwardAutoencoder(dims, image_shape=image_shape)
-    if kind == "conv":
+        ae = FeedforwardAutoencoder(dims, image_shape=image_shape)
+    elif kind == "conv":
         if image_shape is None:
             raise ValueError(
                 "autoencoder kind 'conv' needs image data; dataset rows have no image shape"
@@ -185,8 +215,11 @@ def from_config(ae_cfg: dict, d: int, image_shape: tuple[int, int, int] | None) 
             raise ValueError(f"image shape {tuple(image_shape)} does not have {d} values")
         if ae_cfg.get("pretraining", "end_to_end") != "end_to_end":
             raise ValueError("autoencoder kind 'conv' supports only pretraining: end_to_end")
-        return ConvAutoencoder(image_shape, ae_cfg["channels"], ae_cfg["embedding_dim"])
-    raise ValueError(f"unknown autoencoder kind '{kind}'; known: dense, conv")
+        ae = ConvAutoencoder(image_shape, ae_cfg["channels"], ae_cfg["embedding_dim"])
+    else:
+        raise ValueError(f"unknown autoencoder kind '{kind}'; known: dense, conv")
+    initialize_weights(ae, ae_cfg.get("init"))
+    return ae
 
 
 @torch.no_grad()

@@ -43,7 +43,7 @@ from torch import nn
 from deepclust.augment import augmenter
 from deepclust.models.acai import pretrain_acai
 from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Objective, make_optimizer, pretraining_steps, train
 
 LAYERWISE_DEFAULTS = {  # the schema's defaults, for callers that pass an unvalidated dict
     "layerwise_epochs": 50,
@@ -109,7 +109,9 @@ def pretrain(
         )
     elif mode != "end_to_end":
         raise ValueError(f"unknown pretraining '{mode}'; known: end_to_end, layerwise, acai")
-    optimizer = make_optimizer(ae.parameters(), ae_cfg["optimizer"], ae_cfg["lr"], momentum=0.9)
+    optimizer = make_optimizer(
+        ae.parameters(), ae_cfg["optimizer"], ae_cfg["lr"], ae_cfg.get("momentum", 0.9)
+    )
     objective = Objective(batch_loss=lambda x, idx: {"loss": reconstruction_loss(ae, x, augment)})
     batch_size = min(ae_cfg["batch_size"], len(X))
     history = train(
@@ -117,7 +119,7 @@ def pretrain(
         X,
         optimizer,
         batch_size=batch_size,
-        max_steps=ae_cfg["epochs"] * math.ceil(len(X) / batch_size),
+        max_steps=pretraining_steps(ae_cfg, len(X), batch_size),
         generator=generator,
         desc="pretrain",
         progress=progress,
