@@ -99,6 +99,15 @@ def _results_doc(args):
     results_document(args.workdir, args.notes, args.out)
 
 
+def _collect(args):
+    from deepclust import ledger
+
+    runs = ledger.collect(_config(args), args.workdir, args.ledger)
+    print(f"{args.ledger}: {len(runs)} runs")
+    if args.doc is not None:
+        ledger.write_section(args.ledger, args.title, args.doc)
+
+
 def _datasets(args):
     from deepclust.data.download import availability
     from deepclust.data.registry import DATASETS
@@ -195,6 +204,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", type=Path, action="append", required=True, help="repeatable")
     p.add_argument("--notes", type=Path, help="Markdown appended verbatim")
     p.add_argument("--out", type=Path, default=Path("docs/results.md"))
+
+    p = stage("collect", _collect, "add a workdir's finished runs to a campaign's ledger")
+    p.add_argument("--workdir", type=Path, required=True, help="where Snakemake ran the config")
+    p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
+    p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
+    p.add_argument("--title", default="Reproduction", help="the section's title")
 
     stage("datasets", _datasets, "list the known datasets", config=False)
     stage("algorithms", _algorithms, "list the known algorithms", config=False)

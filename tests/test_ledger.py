@@ -1,0 +1,40 @@
+"""The campaign ledger: finished runs collected across sessions, rendered into the results doc."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from deepclust import config, ledger, paths
+from deepclust.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_collect_keeps_one_row_per_run_and_the_section_is_replaced_in_place(tiny_run, tmp_path):
+    cfg = config.load(tiny_run / "config.yaml")
+    book = tmp_path / "campaign.csv"
+    runs = ledger.collect(cfg, tiny_run, book)
+    assert list(runs["algorithm"]) == ["aekm", "dec"]  # digits, seed 0: the tiny config's runs
+    metrics = pd.read_json(tiny_run / paths.RunKey("digits", "dense", "dec", 0).fmt(
+        paths.RUN_METRICS), typ="series")  # fmt: skip
+    dec = runs[runs["algorithm"] == "dec"].iloc[0]
+    assert dec["acc"] == pytest.approx(metrics["acc"])
+    assert dec["pretrain_runtime_s"] > 0 and len(dec["settings_sha256"]) == 16
+    # A second collection (a rerun, another session) replaces rows instead of adding them; a
+    # row for another run that is not in this workdir stays.
+    other = runs.iloc[[0]].assign(dataset="usps")
+    pd.concat([runs, other]).to_csv(book, index=False)
+    assert len(ledger.collect(cfg, tiny_run, book)) == 3
+
+    doc = tmp_path / "results.md"
+    doc.write_text("# Measured results\n\nIntro.\n\n## `results`\n\nOld table.\n")
+    for _ in range(2):  # writing twice leaves one section, before the first other section
+        assert main(["collect", "--config", str(tiny_run / "config.yaml"), "--workdir",
+                     str(tiny_run), "--ledger", str(book), "--doc", str(doc), "--title",
+                     "Tiny campaign"]) == 0  # fmt: skip
+    text = doc.read_text()
+    assert text.count("## Tiny campaign") == 1 and text.count("## `results`") == 1
+    assert text.index("## Tiny campaign") < text.index("## `results`")
+    assert "| digits | dense | dec |" in text and "| usps | dense | aekm |" in text
+    assert "3 runs on" in text and "Pretraining time per seed" in text
