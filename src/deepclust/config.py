@@ -83,20 +83,26 @@ def _check_by_dataset(block: dict, where: str, definition: str) -> None:
     be valid like the block itself."""
     from deepclust.data.registry import DATASETS
 
-    root = schema()
-    sub_schema = {"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]}
-    validator = jsonschema.validators.validator_for(root)(sub_schema)
     for dataset in block.get("by_dataset", {}):
         if dataset not in DATASETS:
             raise ConfigError(
                 f"{where}.by_dataset: unknown dataset '{dataset}'; known: {', '.join(DATASETS)}"
             )
-        merged = for_dataset(block, dataset)
-        errors = sorted(validator.iter_errors(merged), key=str)
-        if errors:
-            raise ConfigError(
-                f"{where}.by_dataset.{dataset}: " + "; ".join(_describe(e) for e in errors)
-            )
+        validate_block(definition, for_dataset(block, dataset), f"{where}.by_dataset.{dataset}")
+
+
+def validate_block(definition: str, block: dict, where: str) -> dict:
+    """Validate one block against the schema's ``$defs/<definition>`` (an autoencoder's or an
+    algorithm's); return a copy with its defaults filled in. Errors name ``where`` and the key,
+    as for a whole config, so that Python callers get the same messages."""
+    root = schema()
+    sub_schema = {"$ref": f"#/$defs/{definition}", "$defs": root["$defs"]}
+    block = copy.deepcopy(block)
+    validator = _with_defaults(jsonschema.validators.validator_for(root))(sub_schema)
+    errors = sorted(validator.iter_errors(block), key=str)
+    if errors:
+        raise ConfigError(f"{where}: " + "; ".join(_describe(e) for e in errors))
+    return block
 
 
 def _check_pairings(config: dict, source: str) -> None:
