@@ -146,3 +146,21 @@ def test_scikit_learns_estimator_checks_pass(name):
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
     assert failed == {}
     assert skipped <= {"check_array_api_input"}
+
+
+def test_the_python_docs_example_runs(tmp_path, monkeypatch):
+    """docs/python.md's code blocks, executed in order (with fewer epochs)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "python.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEEPCLUST_CACHE", str(tmp_path / "cache"))
+    code = "\n".join(blocks).replace('"epochs": 50', '"epochs": 2')
+    namespace: dict = {}
+    exec(compile(code, "docs/python.md", "exec"), namespace)
+    assert namespace["labels"].shape == (1797,)
+    assert namespace["idec"].labels_.shape == (1797,)
+    assert (tmp_path / "dec-embedding.png").stat().st_size > 5000
