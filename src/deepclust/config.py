@@ -7,6 +7,8 @@ error naming the key, whichever tool reads the config first.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import json
 from importlib import resources
 from pathlib import Path
@@ -25,7 +27,37 @@ class ConfigError(ValueError):
 
 
 def schema() -> dict:
-    return yaml.safe_load(SCHEMA_RESOURCE.read_text())
+    """The config schema: the package's file plus a block for each plug-in algorithm."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _schema() -> dict:
+    from deepclust.algorithms import ALGORITHMS
+
+    root = yaml.safe_load(SCHEMA_RESOURCE.read_text())
+    listed = root["properties"]["algorithms"]["properties"]
+    for name, algorithm in ALGORITHMS.items():
+        if name not in listed:
+            root["$defs"][name] = _generated_block(algorithm)
+            listed[name] = {"$ref": f"#/$defs/{name}"}
+    return root
+
+
+JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+
+
+def _generated_block(algorithm) -> dict:
+    """A plug-in algorithm's schema block, from its parameter dataclass: one property per
+    field, typed by its annotation (int, float, bool, str; anything else is unchecked)."""
+    properties: dict[str, Any] = {
+        "by_dataset": {"$ref": "#/$defs/by_dataset"},
+        "preset": {"type": "string", "enum": list(dict.fromkeys(["paper", *algorithm.presets]))},
+    }
+    for f in dataclasses.fields(algorithm.params):
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        properties[f.name] = {"type": JSON_TYPES[annotation]} if annotation in JSON_TYPES else {}
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 def load(path: str | Path) -> dict:

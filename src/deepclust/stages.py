@@ -36,9 +36,9 @@ def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -
     """Build a dataset's arrays (X float32 (n, d), y int64) and its JSON card next to them."""
     spec = get_dataset(dataset)
     X, y = spec.load(mirror)
-    if X.dtype != np.float32 or X.ndim != 2 or len(X) != len(y):
-        raise ValueError(f"dataset '{dataset}' loader returned X{X.shape} {X.dtype}, y{y.shape}")
+    check_loaded(spec, X, y)
     shape = {"image_shape": np.array(spec.image_shape, np.int64)} if spec.image_shape else {}
+    y = y.astype(np.int64)
     io.write_npz(out, X=X, y=y, n_clusters=np.int64(spec.n_clusters), **shape)
     counts = np.bincount(y)
     io.write_json(
@@ -58,6 +58,41 @@ def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -
         },
     )
     log.info("prepared %s: n=%d d=%d k=%d → %s", dataset, *X.shape, spec.n_clusters, out)
+
+
+def check_loaded(spec, X, y) -> None:
+    """The loader contract (``data/registry.py``): X float32 (n, d), finite, in [0, 1] for
+    images; y integer labels of shape (n,) in 0..k-1, k the registered number of clusters.
+    Each error names the dataset, the array and what to change."""
+    where = f"dataset '{spec.name}' (loader {getattr(spec.load, '__qualname__', spec.load)})"
+    if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2:
+        got = f"{type(X).__name__} {getattr(X, 'dtype', '')} {getattr(X, 'shape', '')}"
+        raise ValueError(f"{where}: X must be a float32 array of shape (n, d); got {got}")
+    if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
+        got = f"{type(y).__name__} {getattr(y, 'dtype', '')}"
+        raise ValueError(f"{where}: y must be an integer array (labels); got {got}")
+    if y.shape != (len(X),):
+        raise ValueError(f"{where}: y must have shape ({len(X)},) like X's rows; got {y.shape}")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{where}: X has {int((~np.isfinite(X)).sum())} NaN or infinite values")
+    k = spec.n_clusters
+    if y.min() < 0 or y.max() >= k:
+        raise ValueError(
+            f"{where}: labels must lie in 0..{k - 1} (registered n_clusters={k}); y has "
+            f"{y.min()}..{y.max()} ({np.unique(y).size} classes): relabel y to 0..k-1 or fix "
+            "n_clusters in the registry"
+        )
+    if spec.image_shape is not None:
+        if int(np.prod(spec.image_shape)) != X.shape[1]:
+            raise ValueError(
+                f"{where}: image_shape {spec.image_shape} has {int(np.prod(spec.image_shape))} "
+                f"values but X has {X.shape[1]} columns"
+            )
+        if X.min() < 0 or X.max() > 1:
+            raise ValueError(
+                f"{where}: image values must be in [0, 1]; X has {X.min():g}..{X.max():g} "
+                "(divide 8-bit pixels by 255)"
+            )
 
 
 def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> None:

@@ -17,13 +17,13 @@ rule init:
         " --seed {wildcards.seed} --out {output} > {log} 2>&1"
 
 
-# One job per algorithm; its source file is an input, so editing dec.py re-runs only DEC.
+# One job per algorithm; the file of its fit is an input, so editing dec.py re-runs only DEC.
 rule fit:
     input:
         model=paths.AE_MODEL,
         init=paths.INIT,
         data=paths.DATA,
-        source=SRC / "algorithms" / "{algorithm}.py",
+        source=algorithm_source,
     output:
         result=paths.RUN_RESULT,
         history=paths.RUN_HISTORY,

@@ -7,6 +7,8 @@ from deepclust import paths
 from deepclust.cli import CONFIG_ENV
 from deepclust.config import fingerprint, validate
 from deepclust.settings import for_dataset
+from deepclust.algorithms import ALGORITHMS
+import inspect
 
 CONFIGFILE = str(workflow.configfiles[-1])
 config.update(validate(config, source=CONFIGFILE))
@@ -15,7 +17,13 @@ config.update(validate(config, source=CONFIGFILE))
 # config file Snakemake was given (the CLI's --config defaults to $DEEPCLUST_CONFIG).
 os.environ.update(PATH=os.path.dirname(sys.executable) + os.pathsep + os.getenv("PATH", ""))
 os.environ.update({CONFIG_ENV: os.path.abspath(CONFIGFILE)})
-SRC = Path(workflow.basedir) / "src" / "deepclust"
+
+
+def algorithm_source(wildcards) -> str:
+    """The file that defines an algorithm's fit (a plug-in's lives in its own package)."""
+    return inspect.getsourcefile(ALGORITHMS[wildcards.algorithm].fit)
+
+
 ENV = "../envs/deepclust.yaml"
 
 

@@ -1,11 +1,13 @@
-"""The algorithm registry: one module per algorithm, each exporting ``ALGORITHM``."""
+"""The algorithm registry: one module per algorithm, each exporting ``ALGORITHM``, plus the
+algorithms of installed plug-ins (``deepclust.plugins``)."""
 
 from __future__ import annotations
 
+from deepclust import plugins
 from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, dkm, dynae, idec
 from deepclust.algorithms.base import Algorithm
 
-ALGORITHMS: dict[str, Algorithm] = {
+_BUILTIN: dict[str, Algorithm] = {
     a.name: a
     for a in (
         aekm.ALGORITHM,
@@ -22,8 +24,24 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
+def registry() -> dict[str, Algorithm]:
+    """The built-in algorithms and the plug-ins', loaded on first use (not at import, so that
+    a plug-in can import ``deepclust.algorithms.base``)."""
+    if "ALGORITHMS" not in globals():
+        loaded = plugins.load(plugins.ALGORITHMS_GROUP, Algorithm, _BUILTIN)
+        globals()["ALGORITHMS"] = {**_BUILTIN, **loaded}
+    return globals()["ALGORITHMS"]
+
+
+def __getattr__(name: str):
+    if name == "ALGORITHMS":  # the registry, as a module attribute
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def get(name: str) -> Algorithm:
     try:
-        return ALGORITHMS[name]
+        return registry()[name]
     except KeyError:
-        raise ValueError(f"unknown algorithm '{name}'; known: {', '.join(ALGORITHMS)}") from None
+        known = ", ".join(registry())
+        raise ValueError(f"unknown algorithm '{name}'; known: {known}") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepclust import plugins
 from deepclust.data import images, rcv1, synthetic, text
 
 
@@ -50,7 +51,7 @@ _RCV1_SOURCE = (
 )
 
 
-DATASETS: dict[str, Dataset] = {
+_BUILTIN: dict[str, Dataset] = {
     d.name: d
     for d in (
         Dataset(
@@ -183,8 +184,24 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
+def registry() -> dict[str, Dataset]:
+    """The built-in datasets and the plug-ins', loaded on first use (not at import, so that
+    a plug-in can import ``Dataset`` from here)."""
+    if "DATASETS" not in globals():
+        loaded = plugins.load(plugins.DATASETS_GROUP, Dataset, _BUILTIN)
+        globals()["DATASETS"] = {**_BUILTIN, **loaded}
+    return globals()["DATASETS"]
+
+
+def __getattr__(name: str):
+    if name == "DATASETS":  # the registry, as a module attribute
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def get(name: str) -> Dataset:
     try:
-        return DATASETS[name]
+        return registry()[name]
     except KeyError:
-        raise ValueError(f"unknown dataset '{name}'; known: {', '.join(DATASETS)}") from None
+        known = ", ".join(registry())
+        raise ValueError(f"unknown dataset '{name}'; known: {known}") from None
