@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create .venv and install deepclust into it (idempotent).
-#   bash scripts/install.sh          # the package: enough to run the pipeline
-#   bash scripts/install.sh --dev    # plus the test and lint tools
+#   bash scripts/install.sh          # deepclust[all]: the pipeline, figures and data readers
+#   bash scripts/install.sh --dev    # plus the Slurm plugin and the test and lint tools
+# The versions are those of workflow/envs/constraints.txt (the benchmark environment, whose
+# digest each artifact records); DEEPCLUST_UNPINNED=1 takes the newest that pyproject allows.
 # On a machine without an NVIDIA GPU, torch's small CPU build goes in first (a local
 # wheel where pip knows one, else PyTorch's CPU index), so pip never pulls CUDA packages.
 # With a GPU, the ordinary torch from PyPI (CUDA build) is installed.
@@ -25,6 +27,8 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     fi
 fi
 
-extras=""
+extras="[all]"
 [ "${1:-}" = "--dev" ] && extras="[dev]"
-"${pip[@]}" install -q -e ".$extras"
+constraints=(-c workflow/envs/constraints.txt)
+[ "${DEEPCLUST_UNPINNED:-}" = "1" ] && constraints=()
+"${pip[@]}" install -q -e ".$extras" "${constraints[@]}"

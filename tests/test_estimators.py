@@ -164,3 +164,28 @@ def test_the_python_docs_example_runs(tmp_path, monkeypatch):
     assert namespace["labels"].shape == (1797,)
     assert namespace["idec"].labels_.shape == (1797,)
     assert (tmp_path / "dec-embedding.png").stat().st_size > 5000
+
+
+def test_fitting_needs_no_extra_and_a_missing_extra_is_named():
+    """Without the extras' packages (blocked here), the estimators import and fit, and a
+    feature that needs an extra says which one to install."""
+    import subprocess
+    import sys
+
+    probe = """
+import sys
+for name in ("matplotlib", "umap", "snakemake", "dvc", "h5py", "PIL", "nltk"):
+    sys.modules[name] = None  # import of a blocked module raises ImportError
+import numpy as np, deepclust
+X = np.random.default_rng(0).uniform(size=(60, 5)).astype("float32")
+est = deepclust.AEKMeans(3, autoencoder={"hidden": [8], "epochs": 1}, cache=False).fit(X)
+print("fitted", est.labels_.shape)
+from deepclust.cli import main
+sys.exit(main(["report", "--summary", "missing.csv", "--out", "out"]))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    assert "fitted (60,)" in out.stdout, out.stderr
+    assert out.returncode == 1
+    assert "Figures needs matplotlib, which is in deepclust's 'report' extra" in out.stderr
+    assert "pip install 'deepclust[report]'" in out.stderr

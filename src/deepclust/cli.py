@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         args.handler(args)
-    except (ValueError, OSError, RuntimeError, ArithmeticError) as err:
+    except (ValueError, OSError, RuntimeError, ArithmeticError, ImportError) as err:
         print(f"deepclust {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -21,6 +21,7 @@ import pandas as pd
 
 from deepclust import io, paths
 from deepclust.evaluate import aggregate
+from deepclust.provenance import environment
 from deepclust.settings import for_dataset
 
 KEY = ["dataset", "ae", "algorithm", "seed"]
@@ -53,6 +54,7 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
                 "settings_sha256": _digest(settings),
                 "deepclust": __version__,
                 "torch": torch.__version__,
+                "scikit_learn": environment()["scikit-learn"],
                 "host": platform.node(),
                 "date": f"{pd.Timestamp.fromtimestamp(metrics_file.stat().st_mtime):%Y-%m-%d}",
             }

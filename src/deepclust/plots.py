@@ -10,16 +10,16 @@ import logging
 import warnings
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from deepclust import metrics
 from deepclust.evaluate import METRIC_COLUMNS
+from deepclust.extras import require
 from deepclust.io import atomic_path
+
+require("matplotlib", "Figures").use("Agg")
+plt = require("matplotlib.pyplot", "Figures")
 
 log = logging.getLogger("deepclust")
 

@@ -25,6 +25,7 @@ from deepclust.data.registry import get as get_dataset
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import build, embed
 from deepclust.models.pretrain import pretrain as pretrain_autoencoder
+from deepclust.provenance import environment
 from deepclust.seeding import resolve_device, seed_everything
 from deepclust.settings import for_dataset
 from deepclust.training import checkpointing
@@ -128,6 +129,7 @@ def _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, 
             "data_sha256": data_sha256,
             "runtime_s": runtime,
             "deepclust_version": __version__,
+            "environment": environment(),
         },
     )
     io.write_csv(out_dir / "history.csv", pd.DataFrame(history))
@@ -193,7 +195,12 @@ def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_d
     )
     io.save_torch(
         out_dir / "model.pt",
-        {"state": result.state, "params": params.__dict__, "deepclust_version": __version__},
+        {
+            "state": result.state,
+            "params": params.__dict__,
+            "deepclust_version": __version__,
+            "environment": environment(),
+        },
     )
     io.write_npz(
         out_dir / "result.npz",

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from deepclust.data.download import fetch
+from deepclust.extras import require
 
 _COIL_PNG = re.compile(r"(?:.*/)?obj(\d+)__(\d+)\.png$")
 
@@ -63,7 +64,7 @@ def mnist_like(
 
 def usps(mirror: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """USPS, train + test (7,291 + 2,007) from usps.h5: 16×16 floats already in [0, 1]."""
-    import h5py
+    h5py = require("h5py", "The USPS loader")
 
     path = fetch("usps/usps.h5", mirror)
     try:
@@ -80,7 +81,7 @@ def coil20(mirror: Path | None, size: int | None) -> tuple[np.ndarray, np.ndarra
 
     Rows are ordered by object, then pose; labels are object ids 1..20 minus one.
     """
-    from PIL import Image
+    Image = require("PIL.Image", "The COIL-20 loader")
 
     path = fetch("coil20/coil-20-proc.zip", mirror)
     try:

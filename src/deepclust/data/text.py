@@ -32,6 +32,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
 from deepclust.data.download import fetch
 from deepclust.data.images import corrupt
+from deepclust.extras import require
 
 N_FEATURES = 2000
 _TOKEN = re.compile(r"\b[^\W\d_]{2,}\b")
@@ -74,7 +75,7 @@ def features(docs: Iterable[str], n_features: int = N_FEATURES) -> np.ndarray:
 
 def stem_documents(docs: Iterable[str]) -> list[list[str]]:
     """Each document as its list of Porter stems, stop words removed (stems cached per token)."""
-    from nltk.stem.porter import PorterStemmer
+    PorterStemmer = require("nltk.stem.porter", "Text preprocessing (Porter stems)").PorterStemmer
 
     stem = PorterStemmer().stem
     cache: dict[str, str | None] = {}
