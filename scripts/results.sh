@@ -12,4 +12,5 @@ for name in results layerwise dynae conv; do
         --cores "$cores" -q
 done
 .venv/bin/deepclust results-doc --workdir runs/results --workdir runs/layerwise \
-    --workdir runs/dynae --workdir runs/conv --notes configs/results-notes.md --out docs/results.md
+    --workdir runs/dynae --workdir runs/conv --ledger docs/reproduction/reproduce-cpu.csv \
+    --notes configs/results-notes.md --out docs/results.md

@@ -31,10 +31,16 @@ def test_collect_keeps_one_row_per_run_and_the_section_is_replaced_in_place(tiny
     doc.write_text("# Measured results\n\nIntro.\n\n## `results`\n\nOld table.\n")
     for _ in range(2):  # writing twice leaves one section, before the first other section
         assert main(["collect", "--config", str(tiny_run / "config.yaml"), "--workdir",
-                     str(tiny_run), "--ledger", str(book), "--doc", str(doc), "--title",
-                     "Tiny campaign"]) == 0  # fmt: skip
+                     str(tiny_run), "--ledger", str(book), "--doc", str(doc)]) == 0  # fmt: skip
     text = doc.read_text()
-    assert text.count("## Tiny campaign") == 1 and text.count("## `results`") == 1
-    assert text.index("## Tiny campaign") < text.index("## `results`")
+    assert text.count("## campaign") == 1 and text.count("## `results`") == 1
+    assert text.index("## campaign") < text.index("## `results`")  # titled by its file name
     assert "| digits | dense | dec |" in text and "| usps | dense | aekm |" in text
     assert "3 runs on" in text and "Pretraining time per seed" in text
+    # A full regeneration of the document (scripts/results.sh) puts the ledger's table first.
+    from deepclust.report import results_document
+
+    results_document([tiny_run], None, doc, (book,))
+    text = doc.read_text()
+    assert text.startswith("# Measured results") and text.count("<!-- end of ledger") == 1
+    assert text.index("## campaign") < text.index(f"## `{tiny_run.name}`")

@@ -96,7 +96,7 @@ def _plot_run(args):
 def _results_doc(args):
     from deepclust.report import results_document
 
-    results_document(args.workdir, args.notes, args.out)
+    results_document(args.workdir, args.notes, args.out, tuple(args.ledger))
 
 
 def _collect(args):
@@ -105,7 +105,7 @@ def _collect(args):
     runs = ledger.collect(_config(args), args.workdir, args.ledger)
     print(f"{args.ledger}: {len(runs)} runs")
     if args.doc is not None:
-        ledger.write_section(args.ledger, args.title, args.doc)
+        ledger.write_section(args.ledger, args.doc)
 
 
 def _datasets(args):
@@ -203,13 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     p = stage("results-doc", _results_doc, "docs/results.md from finished workdirs", config=False)
     p.add_argument("--workdir", type=Path, action="append", required=True, help="repeatable")
     p.add_argument("--notes", type=Path, help="Markdown appended verbatim")
+    p.add_argument("--ledger", type=Path, action="append", default=[], help="campaign CSV")
     p.add_argument("--out", type=Path, default=Path("docs/results.md"))
 
     p = stage("collect", _collect, "add a workdir's finished runs to a campaign's ledger")
     p.add_argument("--workdir", type=Path, required=True, help="where Snakemake ran the config")
     p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
     p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
-    p.add_argument("--title", default="Reproduction", help="the section's title")
 
     stage("datasets", _datasets, "list the known datasets", config=False)
     stage("algorithms", _algorithms, "list the known algorithms", config=False)

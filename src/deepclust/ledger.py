@@ -25,6 +25,8 @@ from deepclust.provenance import environment
 from deepclust.settings import for_dataset
 
 KEY = ["dataset", "ae", "algorithm", "seed"]
+# A ledger's section title in docs/results.md, by the ledger's file name (else the name).
+TITLES = {"reproduce-cpu": "CPU reproduction (configs/reproduce-cpu.yaml)"}
 
 
 def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
@@ -67,8 +69,9 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
     return merged
 
 
-def section(ledger: Path, title: str) -> str:
+def section(ledger: Path) -> str:
     """The ledger's results table beside the published numbers (Markdown, with markers)."""
+    title = TITLES.get(Path(ledger).stem, Path(ledger).stem)
     from deepclust.report import markdown_table, results_table
 
     runs = pd.read_csv(ledger)
@@ -89,10 +92,10 @@ def section(ledger: Path, title: str) -> str:
     return body
 
 
-def write_section(ledger: Path, title: str, document: Path) -> None:
+def write_section(ledger: Path, document: Path) -> None:
     """Replace the ledger's section of ``document`` (or insert it before the first ``## ``)."""
     text = Path(document).read_text()
-    new = section(ledger, title)
+    new = section(ledger)
     begin, end = _begin(ledger), _end(ledger)
     if begin in text and end in text:
         head, rest = text.split(begin, 1)

@@ -206,12 +206,17 @@ def _pretraining_seconds(workdir: Path, cfg: dict) -> dict[tuple[str, str], floa
     return {k: float(np.mean(v)) for k, v in times.items()}
 
 
-def results_document(workdirs: list[Path], notes: Path | None, out: Path) -> None:
-    """``docs/results.md``: each finished workdir's results table beside the papers' numbers,
-    the machine it ran on, and the notes file (the hand-written explanations) verbatim."""
+def results_document(
+    workdirs: list[Path], notes: Path | None, out: Path, ledgers: tuple[Path, ...] = ()
+) -> None:
+    """``docs/results.md``: each campaign ledger's table (``deepclust.ledger``), then each
+    finished workdir's results table beside the papers' numbers, the machine it ran on, and
+    the notes file (the hand-written explanations) verbatim."""
     import platform
 
     import torch
+
+    from deepclust import ledger
 
     parts = [
         "# Measured results\n\n"
@@ -219,6 +224,7 @@ def results_document(workdirs: list[Path], notes: Path | None, out: Path) -> Non
         f"{pd.Timestamp.now():%Y-%m-%d}, {platform.machine()} with {os.cpu_count()} cores, "
         f"torch {torch.__version__}, device: CPU.\n\n" + FOOTNOTE + "\n"
     ]
+    parts += [ledger.section(Path(book)) + "\n" for book in ledgers]
     for workdir in map(Path, workdirs):
         cfg = yaml.safe_load((workdir / "config.yaml").read_text())
         aes = "; ".join(
