@@ -155,7 +155,7 @@ def test_early_stopping_ends_a_phase_whose_loss_stops_falling(blobs, tiny_init):
 
 
 @pytest.fixture(scope="module")
-def synthetic_run() -> dict[str, dict[str, float]]:
+def synthetic_run() -> dict:
     """k-means on x, AE+k-means and DAMIC (fast preset) on 1,000 of damic_synthetic's points:
     the paper's 100-50-10-2 autoencoder, k-means on its embedding, DAMIC from those labels."""
     from sklearn.cluster import KMeans
@@ -180,6 +180,7 @@ def synthetic_run() -> dict[str, dict[str, float]]:
         "km": metrics.score(y, km),
         "aekm": metrics.score(y, init.labels),
         "damic": metrics.score(y, result.labels),
+        "damic_vs_aekm": metrics.acc(init.labels, result.labels),  # matched agreement
     }
 
 
@@ -190,8 +191,12 @@ def test_synthetic_data_are_as_hard_for_k_means_as_the_papers(synthetic_run):
     assert 0.70 < synthetic_run["km"]["ari"] < 0.87
 
 
-def test_damic_keeps_what_ae_kmeans_found_on_the_synthetic_data(synthetic_run):
-    assert synthetic_run["damic"]["acc"] >= synthetic_run["aekm"]["acc"] - 0.03
+def test_damic_keeps_the_partition_ae_kmeans_found_on_the_synthetic_data(synthetic_run):
+    """What docs/results.md reports: DAMIC keeps its initial partition here (measured: 99.3 %
+    of the labels agree with AE+k-means', NMI 0.785 against 0.781). When DAMIC starts to move
+    points (the paper's gain, the xfail below), this test says so too."""
+    assert synthetic_run["damic_vs_aekm"] >= 0.97
+    assert synthetic_run["damic"]["nmi"] == pytest.approx(synthetic_run["aekm"]["nmi"], abs=0.02)
 
 
 @pytest.mark.xfail(

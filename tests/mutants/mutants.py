@@ -26,12 +26,20 @@ class Mutant:
 PRETRAINING = ("end_to_end", "layerwise", "acai", "augmentation")
 MIN_PER_METHOD = 3
 
-A = "tests/algorithms/"
-BEHAVIOUR = A + "test_behaviour.py"
+
+def top(file: str, test: str) -> str:
+    """The node id of ``test`` in ``tests/<file>``."""
+    return f"tests/{file}::{test}"
+
+
+def alg(file: str, test: str) -> str:
+    """The node id of ``test`` in ``tests/algorithms/<file>``."""
+    return f"tests/algorithms/{file}::{test}"
 
 
 def behaviour(name: str) -> str:
-    return f"{BEHAVIOUR}::test_refinement_repairs_a_displaced_start[{name}]"
+    """The behaviour test of refinement ``name`` (``test_behaviour.py``)."""
+    return alg("test_behaviour.py", f"test_refinement_repairs_a_displaced_start[{name}]")
 
 
 MUTANTS: list[Mutant] = [
@@ -43,9 +51,11 @@ MUTANTS: list[Mutant] = [
         "embedding=embed(autoencoder, X).cpu().numpy(),",
         "embedding=X.cpu().numpy(),",
         (
-            A
-            + "test_contract.py::test_fit_is_deterministic_and_leaves_the_callers_autoencoder_alone[aekm-dense]",
-        ),  # noqa: E501
+            alg(
+                "test_contract.py",
+                "test_fit_is_deterministic_and_leaves_the_callers_autoencoder_alone[aekm-dense]",
+            ),
+        ),
         "reports the input data as the embedding",
     ),
     Mutant(
@@ -54,7 +64,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/aekm.py",
         "centers=init.centers.copy(),",
         "centers=None,",
-        (BEHAVIOUR + "::test_aekm_returns_its_start_unchanged",),
+        (alg("test_behaviour.py", "test_aekm_returns_its_start_unchanged"),),
         "drops the k-means centres from the result",
     ),
     Mutant(
@@ -64,7 +74,7 @@ MUTANTS: list[Mutant] = [
         "labels=init.labels.copy(),",
         "labels=__import__('sklearn.cluster').cluster.KMeans(len(init.centers), n_init=1, "
         "random_state=0).fit_predict(embed(autoencoder, X).cpu().numpy()),",
-        (BEHAVIOUR + "::test_aekm_returns_its_start_unchanged",),
+        (alg("test_behaviour.py", "test_aekm_returns_its_start_unchanged"),),
         "re-runs a one-restart k-means instead of returning the pipeline's start",
     ),
     # ---------------------------------------------------------------- dec
@@ -83,7 +93,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "trained = [*ae.encoder.parameters(), centers]",
         "trained = [*ae.encoder.parameters()]",
-        (A + "test_dec.py::test_dec_trains_centers_and_encoder_but_not_decoder",),
+        (alg("test_dec.py", "test_dec_trains_centers_and_encoder_but_not_decoder"),),
         "the cluster centres are not given to the optimiser",
     ),
     Mutant(
@@ -92,7 +102,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "if step > 0 and delta < params.tol:",
         "if step > 0 and delta >= params.tol:",
-        (A + "test_dec.py::test_stops_when_fewer_than_tol_labels_change",),
+        (alg("test_dec.py", "test_stops_when_fewer_than_tol_labels_change"),),
         "the stop rule is inverted",
     ),
     Mutant(
@@ -101,7 +111,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "weight = q.pow(2) / q.sum(dim=0)",
         "weight = q.pow(2) / q.sum(dim=1, keepdim=True)",
-        (A + "test_dec.py::test_target_distribution_hand_values",),
+        (alg("test_dec.py", "test_target_distribution_hand_values"),),
         "P's cluster frequency f_j summed over the wrong axis",
     ),
     Mutant(
@@ -110,7 +120,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "        z = ae.encode(x)\n        q = soft_assignment(z, centers, params.alpha)",
         "        z = ae.encode(x).detach()\n        q = soft_assignment(z, centers, params.alpha)",
-        (A + "test_dec.py::test_dec_trains_centers_and_encoder_but_not_decoder",),
+        (alg("test_dec.py", "test_dec_trains_centers_and_encoder_but_not_decoder"),),
         "the embedding is detached: KL never reaches the encoder",
     ),
     Mutant(
@@ -119,7 +129,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "        z = ae.encode(x)\n        q = soft_assignment(z, centers, params.alpha)",
         "        z = ae.encode(x)\n        q = soft_assignment(z, centers)",
-        (A + "test_dec.py::test_the_loss_trained_is_kl_of_p_and_q_with_alpha",),
+        (alg("test_dec.py", "test_the_loss_trained_is_kl_of_p_and_q_with_alpha"),),
         "the batch's Q uses the default α = 1 instead of params.alpha",
     ),
     # ---------------------------------------------------------------- idec
@@ -129,7 +139,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/idec.py",
         "return reconstruction + gamma * clustering",
         "return reconstruction + clustering",
-        (A + "test_idec.py::test_total_loss_is_reconstruction_plus_gamma_times_kl",),
+        (alg("test_idec.py", "test_total_loss_is_reconstruction_plus_gamma_times_kl"),),
         "the weight γ of the clustering term is ignored",
     ),
     Mutant(
@@ -138,7 +148,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/idec.py",
         "combine=functools.partial(total_loss, gamma=params.gamma),",
         "combine=functools.partial(total_loss, gamma=0.1),",
-        (A + "test_idec.py::test_history_holds_both_terms_and_the_decoder_is_trained",),
+        (alg("test_idec.py", "test_history_holds_both_terms_and_the_decoder_is_trained"),),
         "fit uses the paper's γ = 0.1 whatever the config says",
     ),
     Mutant(
@@ -147,7 +157,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "trained += list(ae.decoder.parameters())",
         "trained += []",
-        (A + "test_idec.py::test_history_holds_both_terms_and_the_decoder_is_trained",),
+        (alg("test_idec.py", "test_history_holds_both_terms_and_the_decoder_is_trained"),),
         "the decoder is not trained although its loss is",
     ),
     Mutant(
@@ -156,7 +166,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "        rec = F.mse_loss(ae.decode(z), x)\n        if augment is not None:  # Eq. 20",
         "        rec = F.mse_loss(ae.decode(z.detach()), x)\n        if augment is not None:",
-        (A + "test_idec.py::test_with_gamma_zero_the_reconstruction_trains_the_encoder",),
+        (alg("test_idec.py", "test_with_gamma_zero_the_reconstruction_trains_the_encoder"),),
         "the reconstruction term no longer reaches the encoder",
     ),
     # ---------------------------------------------------------------- dcec
@@ -166,7 +176,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcec.py",
         "combine=functools.partial(total_loss, gamma=params.gamma),",
         "combine=None,",
-        (A + "test_dcec.py::test_loss_is_reconstruction_plus_gamma_kl_and_the_decoder_trains",),
+        (alg("test_dcec.py", "test_loss_is_reconstruction_plus_gamma_kl_and_the_decoder_trains"),),
         "DCEC runs as DEC: no reconstruction term, decoder dropped",
     ),
     Mutant(
@@ -175,7 +185,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcec.py",
         "combine=functools.partial(total_loss, gamma=params.gamma),",
         "combine=functools.partial(total_loss, gamma=0.1),",
-        (A + "test_dcec.py::test_loss_is_reconstruction_plus_gamma_kl_and_the_decoder_trains",),
+        (alg("test_dcec.py", "test_loss_is_reconstruction_plus_gamma_kl_and_the_decoder_trains"),),
         "fit uses γ = 0.1 whatever the config says",
     ),
     Mutant(
@@ -184,7 +194,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcec.py",
         "if not isinstance(autoencoder, ConvAutoencoder):",
         "if False:",
-        (A + "test_dcec.py::test_refuses_a_dense_autoencoder",),
+        (alg("test_dcec.py", "test_refuses_a_dense_autoencoder"),),
         "the convolutional-autoencoder check is dropped",
     ),
     Mutant(
@@ -193,7 +203,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         'state["p"] = target_distribution(q)',
         'state["p"] = target_distribution(q) if step == 0 else state["p"]',
-        (BEHAVIOUR + "::test_dcec_repairs_a_displaced_start_on_images",),
+        (alg("test_behaviour.py", "test_dcec_repairs_a_displaced_start_on_images"),),
         "P computed once (shared with DEC), seen through DCEC's behaviour",
     ),
     # ---------------------------------------------------------------- dcn
@@ -204,9 +214,11 @@ MUTANTS: list[Mutant] = [
         "update_centers(centers, counts, z, labels[idx])",
         "pass",
         (
-            A
-            + "test_dcn.py::test_after_a_step_the_batch_is_reassigned_and_the_centers_follow_eq_10",
-        ),  # noqa: E501
+            alg(
+                "test_dcn.py",
+                "test_after_a_step_the_batch_is_reassigned_and_the_centers_follow_eq_10",
+            ),
+        ),
         "the centres are never updated (Eq. 10 skipped)",
     ),
     Mutant(
@@ -216,9 +228,11 @@ MUTANTS: list[Mutant] = [
         "labels[idx] = nearest_center(z, centers)",
         "labels[idx] = labels[idx]",
         (
-            A
-            + "test_dcn.py::test_after_a_step_the_batch_is_reassigned_and_the_centers_follow_eq_10",
-        ),  # noqa: E501
+            alg(
+                "test_dcn.py",
+                "test_after_a_step_the_batch_is_reassigned_and_the_centers_follow_eq_10",
+            ),
+        ),
         "the batch is never re-assigned",
     ),
     Mutant(
@@ -227,7 +241,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcn.py",
         '"loss": rec + params.lam * clust',
         '"loss": rec + clust',
-        (A + "test_dcn.py::test_loss_is_reconstruction_plus_lambda_times_the_clustering_term",),
+        (alg("test_dcn.py", "test_loss_is_reconstruction_plus_lambda_times_the_clustering_term"),),
         "the weight λ of the clustering term is ignored",
     ),
     Mutant(
@@ -236,7 +250,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcn.py",
         "counts.copy_(new_counts)",
         "pass",
-        (A + "test_dcn.py::test_center_update_equals_the_sequential_rule_of_eq_10",),
+        (alg("test_dcn.py", "test_center_update_equals_the_sequential_rule_of_eq_10"),),
         "the counts c_j of Eq. 10 never grow",
     ),
     Mutant(
@@ -245,7 +259,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcn.py",
         "clust = clustering_loss(z, assigned)",
         "clust = clustering_loss(z.detach(), assigned)",
-        (A + "test_dcn.py::test_the_clustering_term_pulls_the_embedding_to_the_centers",),
+        (alg("test_dcn.py", "test_the_clustering_term_pulls_the_embedding_to_the_centers"),),
         "the clustering term is computed on a detached embedding",
     ),
     # ---------------------------------------------------------------- aec
@@ -255,7 +269,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/aec.py",
         "centers.copy_(new_centers)",
         "pass",
-        (A + "test_aec.py::test_the_result_is_a_fixed_point_of_the_cluster_update",),
+        (alg("test_aec.py", "test_the_result_is_a_fixed_point_of_the_cluster_update"),),
         "the centres are never updated",
     ),
     Mutant(
@@ -264,7 +278,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/aec.py",
         "labels.copy_(new_labels)",
         "pass",
-        (behaviour("aec"), BEHAVIOUR + "::test_aec_escapes_random_initial_labels"),
+        (behaviour("aec"), alg("test_behaviour.py", "test_aec_escapes_random_initial_labels")),
         "the labels are never re-assigned",
     ),
     Mutant(
@@ -273,7 +287,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/aec.py",
         "loss = total_loss(rec, clust, params.lam)",
         "loss = total_loss(rec, clust, 0.1)",
-        (A + "test_aec.py::test_loss_is_reconstruction_plus_lambda_times_the_clustering_term",),
+        (alg("test_aec.py", "test_loss_is_reconstruction_plus_lambda_times_the_clustering_term"),),
         "fit uses the paper's λ2 = 0.1 whatever the config says",
     ),
     Mutant(
@@ -283,7 +297,7 @@ MUTANTS: list[Mutant] = [
         "new_centers = cluster_means(z, labels, centers)\n"
         "    return nearest_center(z, new_centers), new_centers",
         "return nearest_center(z, centers), cluster_means(z, labels, centers)",
-        (A + "test_aec.py::test_update_recomputes_means_first_then_reassigns",),
+        (alg("test_aec.py", "test_update_recomputes_means_first_then_reassigns"),),
         "re-assigns before recomputing the means (DCN's order, not AEC's)",
     ),
     Mutant(
@@ -292,7 +306,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/aec.py",
         "return torch.randint(n_clusters, (n,), generator=generator)",
         "return torch.as_tensor(init.labels).clone()",
-        (A + "test_aec.py::test_random_init_draws_labels_from_the_generator",),
+        (alg("test_aec.py", "test_random_init_draws_labels_from_the_generator"),),
         "init: random silently starts from the k-means labels",
     ),
     # ---------------------------------------------------------------- dkm
@@ -302,7 +316,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dkm.py",
         "[*ae.parameters(), centers], params.optimizer",
         "[*ae.parameters()], params.optimizer",
-        (A + "test_dkm.py::test_one_step_lowers_the_loss_and_moves_the_centers",),
+        (alg("test_dkm.py", "test_one_step_lowers_the_loss_and_moves_the_centers"),),
         "the centres are not given to the optimiser",
     ),
     Mutant(
@@ -311,7 +325,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dkm.py",
         "loss = total_loss(rec, clust, params.lam)",
         "loss = total_loss(rec, clust, 1.0)",
-        (A + "test_dkm.py::test_loss_is_reconstruction_plus_lambda_times_the_clustering_term",),
+        (alg("test_dkm.py", "test_loss_is_reconstruction_plus_lambda_times_the_clustering_term"),),
         "fit uses λ = 1 whatever the config says",
     ),
     Mutant(
@@ -321,9 +335,11 @@ MUTANTS: list[Mutant] = [
         'state["alpha"] = alphas[step // steps_per_alpha]',
         'state["alpha"] = alphas[0]',
         (
-            A
-            + "test_dkm.py::test_history_has_one_row_per_alpha_and_labels_are_the_most_probable_centers",
-        ),  # noqa: E501
+            alg(
+                "test_dkm.py",
+                "test_history_has_one_row_per_alpha_and_labels_are_the_most_probable_centers",
+            ),
+        ),
         "α stays at its first value",
     ),
     Mutant(
@@ -332,7 +348,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dkm.py",
         "return (dist2 * torch.softmax(-alpha * dist2, dim=1)).sum(dim=1).mean()",
         "return (dist2 * torch.softmax(-alpha * dist2, dim=0)).sum(dim=1).mean()",
-        (A + "test_dkm.py::test_soft_assignment_and_loss_hand_values",),
+        (alg("test_dkm.py", "test_soft_assignment_and_loss_hand_values"),),
         "G normalised over the batch instead of the clusters",
     ),
     Mutant(
@@ -341,7 +357,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dkm.py",
         "return (dist2 * torch.softmax(-alpha * dist2, dim=1)).sum(dim=1).mean()",
         "return (dist2 * torch.softmax(-alpha * dist2.detach(), dim=1)).sum(dim=1).mean()",
-        (A + "test_dkm.py::test_the_gradient_flows_through_the_soft_assignment",),
+        (alg("test_dkm.py", "test_the_gradient_flows_through_the_soft_assignment"),),
         "no gradient through G (Eq. 19 differentiates it)",
     ),
     # ---------------------------------------------------------------- dekm
@@ -352,7 +368,7 @@ MUTANTS: list[Mutant] = [
         "_, vectors = torch.linalg.eigh(scatter)  # eigh returns ascending eigenvalues\n"
         "    return vectors",
         "_, vectors = torch.linalg.eigh(scatter)\n    return vectors.flip(1)",
-        (A + "test_dekm.py::test_rotation_sorts_eigenvectors_by_ascending_eigenvalue",),
+        (alg("test_dekm.py", "test_rotation_sorts_eigenvectors_by_ascending_eigenvalue"),),
         "eigenvectors sorted by descending eigenvalue",
     ),
     Mutant(
@@ -361,7 +377,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dekm.py",
         "y[:, -1] = (centers @ V)[labels, -1]",
         "y[:, 0] = (centers @ V)[labels, 0]",
-        (A + "test_dekm.py::test_greedy_targets_replace_only_the_last_dimension_hand_values",),
+        (alg("test_dekm.py", "test_greedy_targets_replace_only_the_last_dimension_hand_values"),),
         "Eq. 6 replaces the first dimension instead of the last",
     ),
     Mutant(
@@ -379,7 +395,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dekm.py",
         'if step > 0 and info["delta_label"] < params.tol:',
         'if step > 0 and info["delta_label"] >= params.tol:',
-        (A + "test_dekm.py::test_stops_when_fewer_than_tol_labels_change",),
+        (alg("test_dekm.py", "test_stops_when_fewer_than_tol_labels_change"),),
         "the stop rule is inverted",
     ),
     Mutant(
@@ -388,7 +404,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dekm.py",
         "diff = h - centers[labels]",
         "diff = h - h.mean(dim=0)",
-        (A + "test_dekm.py::test_within_class_scatter_matches_an_independent_numpy_formula",),
+        (alg("test_dekm.py", "test_within_class_scatter_matches_an_independent_numpy_formula"),),
         "the total scatter instead of the within-class scatter S_w",
     ),
     # ---------------------------------------------------------------- dynae
@@ -398,7 +414,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dynae.py",
         'state["centers"] = update_centroids(z)',
         "pass",
-        (A + "test_dynae.py::test_a_stable_count_replaces_the_centroids_by_a_fresh_kmeans",),
+        (alg("test_dynae.py", "test_a_stable_count_replaces_the_centroids_by_a_fresh_kmeans"),),
         "the centroids are never refreshed when the count is stable",
     ),
     Mutant(
@@ -409,9 +425,11 @@ MUTANTS: list[Mutant] = [
         "params.kappa_drop\n            )",
         '(state["beta1"], state["beta2"], state["kappa"])',
         (
-            A
-            + "test_dynae.py::test_centroids_and_betas_are_updated_when_the_count_stops_decreasing",
-        ),  # noqa: E501
+            alg(
+                "test_dynae.py",
+                "test_centroids_and_betas_are_updated_when_the_count_stops_decreasing",
+            ),
+        ),
         "the confidence thresholds β1, β2 never drop",
     ),
     Mutant(
@@ -420,7 +438,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dynae.py",
         "b = unconf.to(x.dtype)",
         "b = 1 - unconf.to(x.dtype)",
-        (A + "test_dynae.py::test_dynamic_loss_hand_values",),
+        (alg("test_dynae.py", "test_dynamic_loss_hand_values"),),
         "conflicted and unconflicted points swapped in the loss",
     ),
     Mutant(
@@ -430,9 +448,11 @@ MUTANTS: list[Mutant] = [
         "if n_conflicted / len(X) < params.tol:",
         "if n_conflicted / len(X) >= params.tol:",
         (
-            A
-            + "test_dynae.py::test_stops_below_tol_conflicted_and_starts_from_the_1nn_of_the_init_centers",
-        ),  # noqa: E501
+            alg(
+                "test_dynae.py",
+                "test_stops_below_tol_conflicted_and_starts_from_the_1nn_of_the_init_centers",
+            ),
+        ),
         "the stop rule is inverted",
     ),
     Mutant(
@@ -442,9 +462,11 @@ MUTANTS: list[Mutant] = [
         'stable = n_conflicted >= state["n_conflicted"]',
         'stable = n_conflicted < state["n_conflicted"]',
         (
-            A
-            + "test_dynae.py::test_centroids_and_betas_are_updated_when_the_count_stops_decreasing",
-        ),  # noqa: E501
+            alg(
+                "test_dynae.py",
+                "test_centroids_and_betas_are_updated_when_the_count_stops_decreasing",
+            ),
+        ),
         "'stable' read the wrong way round",
     ),
     # ---------------------------------------------------------------- damic
@@ -454,7 +476,12 @@ MUTANTS: list[Mutant] = [
         "algorithms/damic.py",
         '{"classifier": classifier, "experts": experts},\n        params.epochs,',
         '{"classifier": classifier},\n        params.epochs,',
-        (A + "test_damic.py::test_the_joint_phase_trains_the_experts_and_the_clustering_network",),
+        (
+            alg(
+                "test_damic.py",
+                "test_the_joint_phase_trains_the_experts_and_the_clustering_network",
+            ),
+        ),
         "the experts are frozen in the joint phase",
     ),
     Mutant(
@@ -463,7 +490,12 @@ MUTANTS: list[Mutant] = [
         "algorithms/damic.py",
         "log_p = F.log_softmax(classifier(x), dim=1)",
         "log_p = F.log_softmax(classifier(x), dim=1).detach()",
-        (A + "test_damic.py::test_the_joint_phase_trains_the_experts_and_the_clustering_network",),
+        (
+            alg(
+                "test_damic.py",
+                "test_the_joint_phase_trains_the_experts_and_the_clustering_network",
+            ),
+        ),
         "the clustering network gets no gradient in the joint phase",
     ),
     Mutant(
@@ -472,7 +504,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/damic.py",
         "return -torch.logsumexp(log_p - dist, dim=1).mean()",
         "return -torch.logsumexp(log_p - dist, dim=0).mean()",
-        (A + "test_damic.py::test_mixture_loss_hand_value",),
+        (alg("test_damic.py", "test_mixture_loss_hand_value"),),
         "Eq. 3's sum over experts taken over the batch",
     ),
     Mutant(
@@ -481,7 +513,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/damic.py",
         "return 0.5 * (recon - x[:, None, :]).pow(2).sum(dim=2)",
         "return 0.5 * (recon - x[:, None, :]).pow(2).mean(dim=2)",
-        (A + "test_damic.py::test_distance_is_half_the_squared_error_summed_over_features",),
+        (alg("test_damic.py", "test_distance_is_half_the_squared_error_summed_over_features"),),
         "d(x, f(x)) averaged instead of summed over features",
     ),
     Mutant(
@@ -490,7 +522,12 @@ MUTANTS: list[Mutant] = [
         "algorithms/damic.py",
         "member = F.one_hot(labels, recon.shape[1]).to(per.dtype)",
         "member = torch.ones_like(per)",
-        (A + "test_damic.py::test_expert_pretraining_counts_each_point_for_its_own_cluster_only",),
+        (
+            alg(
+                "test_damic.py",
+                "test_expert_pretraining_counts_each_point_for_its_own_cluster_only",
+            ),
+        ),
         "every expert is pretrained on every point",
     ),
     Mutant(
@@ -499,7 +536,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/damic.py",
         "labels = _evaluate(lambda x: classifier(x).argmax(dim=1), classifier, X)",
         "labels = km_labels",
-        (BEHAVIOUR + "::test_damic_repairs_noisy_initial_labels",),
+        (alg("test_behaviour.py", "test_damic_repairs_noisy_initial_labels"),),
         "reports the labels it was pretrained on",
     ),
     # ---------------------------------------------------------------- end-to-end pretraining
@@ -511,7 +548,7 @@ MUTANTS: list[Mutant] = [
         "momentum=0.9)",
         'optimizer = make_optimizer(ae.encoder.parameters(), ae_cfg["optimizer"], ae_cfg["lr"], '
         "momentum=0.9)",
-        ("tests/test_pretrain.py::test_end_to_end_trains_every_layer_and_reconstructs",),
+        (top("test_pretrain.py", "test_end_to_end_trains_every_layer_and_reconstructs"),),
         "only the encoder is given to the optimiser",
     ),
     Mutant(
@@ -520,7 +557,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "loss = F.mse_loss(ae(x), x)",
         "loss = F.mse_loss(ae.decode(ae.encode(x).detach()), x)",
-        ("tests/test_pretrain.py::test_end_to_end_trains_every_layer_and_reconstructs",),
+        (top("test_pretrain.py", "test_end_to_end_trains_every_layer_and_reconstructs"),),
         "the embedding is detached: only the decoder learns",
     ),
     Mutant(
@@ -529,7 +566,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         'max_steps=ae_cfg["epochs"] * math.ceil(len(X) / batch_size),',
         'max_steps=ae_cfg["epochs"],',
-        ("tests/test_pretrain.py::test_end_to_end_trains_every_layer_and_reconstructs",),
+        (top("test_pretrain.py", "test_end_to_end_trains_every_layer_and_reconstructs"),),
         "'epochs' read as optimiser steps",
     ),
     # ---------------------------------------------------------------- layer-wise pretraining
@@ -539,7 +576,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "p = dropout",
         "p = 0.0",
-        ("tests/test_pretrain.py::test_layerwise_trains_each_pair_on_the_codes_below_it",),
+        (top("test_pretrain.py", "test_layerwise_trains_each_pair_on_the_codes_below_it"),),
         "the denoising dropout rate is ignored",
     ),
     Mutant(
@@ -548,7 +585,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "inputs = F.relu(inputs) if enc_relu else inputs",
         "inputs = inputs",
-        ("tests/test_pretrain.py::test_layerwise_trains_each_pair_on_the_codes_below_it",),
+        (top("test_pretrain.py", "test_layerwise_trains_each_pair_on_the_codes_below_it"),),
         "the next pair trains on the codes before their ReLU",
     ),
     Mutant(
@@ -557,7 +594,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "[*enc.parameters(), *dec.parameters()]",
         "[*enc.parameters()]",
-        ("tests/test_pretrain.py::test_layerwise_trains_each_pair_on_the_codes_below_it",),
+        (top("test_pretrain.py", "test_layerwise_trains_each_pair_on_the_codes_below_it"),),
         "each pair's decoder layer is not trained",
     ),
     Mutant(
@@ -566,7 +603,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "after_step=lambda x, idx, s=scheduler: s.step(),",
         "after_step=None,",
-        ("tests/test_pretrain.py::test_layerwise_learning_rate_is_divided_by_ten_every_lr_step",),
+        (top("test_pretrain.py", "test_layerwise_learning_rate_is_divided_by_ten_every_lr_step"),),
         "the learning rate is never divided by ten",
     ),
     Mutant(
@@ -575,7 +612,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "return [(enc[i], dec[i], i < n - 1, i > 0) for i in range(n)]",
         "return [(enc[i], dec[i], True, True) for i in range(n)]",
-        ("tests/test_pretrain.py::test_layer_pairs_mirror_the_stacked_activations",),
+        (top("test_pretrain.py", "test_layer_pairs_mirror_the_stacked_activations"),),
         "ReLU on the embedding and on the reconstruction",
     ),
     # ---------------------------------------------------------------- ACAI pretraining
@@ -585,7 +622,7 @@ MUTANTS: list[Mutant] = [
         "models/acai.py",
         "critic_optimizer.step()",
         "pass",
-        ("tests/test_acai.py::test_the_critic_learns_to_regress_alpha",),
+        (top("test_acai.py", "test_the_critic_learns_to_regress_alpha"),),
         "the critic is never trained",
     ),
     Mutant(
@@ -594,7 +631,7 @@ MUTANTS: list[Mutant] = [
         "models/acai.py",
         '"loss": a * a * reconstruction + lam * adversarial,',
         '"loss": a * a * reconstruction + adversarial,',
-        ("tests/test_acai.py::test_eq1_and_eq2_hand_values",),
+        (top("test_acai.py", "test_eq1_and_eq2_hand_values"),),
         "the adversarial weight λ is ignored",
     ),
     Mutant(
@@ -603,7 +640,11 @@ MUTANTS: list[Mutant] = [
         "models/acai.py",
         "view=VIEW,",
         "view=IDENTITY,",
-        ("tests/test_acai.py::test_acai_pretraining_trains_on_the_view_and_the_transformed_batch",),
+        (
+            top(
+                "test_acai.py", "test_acai_pretraining_trains_on_the_view_and_the_transformed_batch"
+            ),
+        ),
         "the terms are computed on [0, 1] data, not on the [-1, 1] view",
     ),
     Mutant(
@@ -612,7 +653,7 @@ MUTANTS: list[Mutant] = [
         "models/acai.py",
         "return a * z + (1 - a) * z.flip(0)",
         "return a * z + (1 - a) * z",
-        ("tests/test_acai.py::test_mix_pairs_each_row_with_its_partner_in_the_reversed_batch",),
+        (top("test_acai.py", "test_mix_pairs_each_row_with_its_partner_in_the_reversed_batch"),),
         "each embedding is 'mixed' with itself",
     ),
     Mutant(
@@ -622,7 +663,10 @@ MUTANTS: list[Mutant] = [
         "regress = (critic(a * x_alpha.detach() + b) - alpha).pow(2).mean()",
         "regress = (critic(a * x_alpha + b) - alpha).pow(2).mean()",
         (
-            "tests/test_acai.py::test_the_autoencoder_step_leaves_the_critic_and_the_critic_step_the_autoencoder",
+            top(
+                "test_acai.py",
+                "test_the_autoencoder_step_leaves_the_critic_and_the_critic_step_the_autoencoder",
+            ),
         ),
         "Eq. 2 sees the interpolants undetached",
     ),
@@ -634,7 +678,10 @@ MUTANTS: list[Mutant] = [
         "return transform(images, angle, shift_x, shift_y).reshape(x.shape)",
         "return x.clone()",
         (
-            "tests/test_augment.py::test_random_affine_keeps_shape_stays_within_bounds_and_is_reproducible",
+            top(
+                "test_augment.py",
+                "test_random_affine_keeps_shape_stays_within_bounds_and_is_reproducible",
+            ),
         ),
         "the augmentation returns its input",
     ),
@@ -644,7 +691,7 @@ MUTANTS: list[Mutant] = [
         "augment.py",
         "angle = u[:, 0] * math.radians(max_rotation)",
         "angle = u[:, 0] * math.radians(10.0)",
-        ("tests/test_augment.py::test_zero_ranges_are_the_identity",),
+        (top("test_augment.py", "test_zero_ranges_are_the_identity"),),
         "max_rotation is ignored",
     ),
     Mutant(
@@ -653,7 +700,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/base.py",
         "    if not params.augment:\n        return None",
         "    if True:\n        return None",
-        (A + "test_augmented.py", "-k", "test_the_loss_trained_is_the_augmented_loss"),
+        ("tests/algorithms/test_augmented.py", "-k", "test_the_loss_trained_is_the_augmented_loss"),
         "augment: true is silently ignored by every refinement",
     ),
     Mutant(
@@ -662,7 +709,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dec.py",
         "clust = augmented_clustering_loss(p, q, soft_assignment(z_aug, centers, params.alpha))",
         "clust = clustering_loss(p, q)",
-        (A + "test_augmented.py::test_the_loss_trained_is_the_augmented_loss[dec]",),
+        (alg("test_augmented.py", "test_the_loss_trained_is_the_augmented_loss[dec]"),),
         "DEC's Eq. 24 loses its augmented KL term",
     ),
     Mutant(
@@ -671,7 +718,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/dcn.py",
         "rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))  # Eq. 20",
         "rec = rec + F.mse_loss(ae.decode(z_aug), x_aug)",
-        (A + "test_augmented.py::test_the_loss_trained_is_the_augmented_loss[dcn]",),
+        (alg("test_augmented.py", "test_the_loss_trained_is_the_augmented_loss[dcn]"),),
         "DCN's Eq. 20 sums instead of averaging the two reconstructions",
     ),
     Mutant(
@@ -680,7 +727,7 @@ MUTANTS: list[Mutant] = [
         "models/pretrain.py",
         "x_aug = augment(x)",
         "x_aug = x",
-        ("tests/test_pretrain.py::test_augmented_reconstruction_loss_is_eq_20",),
+        (top("test_pretrain.py", "test_augmented_reconstruction_loss_is_eq_20"),),
         "pretraining's Eq. 20 compares x with itself",
     ),
     Mutant(
@@ -689,7 +736,11 @@ MUTANTS: list[Mutant] = [
         "models/acai.py",
         "            x = augment(x)",
         "            x = x",
-        ("tests/test_acai.py::test_acai_pretraining_trains_on_the_view_and_the_transformed_batch",),
+        (
+            top(
+                "test_acai.py", "test_acai_pretraining_trains_on_the_view_and_the_transformed_batch"
+            ),
+        ),
         "ACAI's augmentation is a no-op",
     ),
     Mutant(
@@ -699,9 +750,11 @@ MUTANTS: list[Mutant] = [
         "            x = augment(x)",
         "            x = x",
         (
-            A
-            + "test_dynae.py::test_short_augmented_fit_is_deterministic_and_logs_conflicted_points",
-        ),  # noqa: E501
+            alg(
+                "test_dynae.py",
+                "test_short_augmented_fit_is_deterministic_and_logs_conflicted_points",
+            ),
+        ),
         "DynAE's augmentation is a no-op",
     ),
     Mutant(
@@ -711,7 +764,10 @@ MUTANTS: list[Mutant] = [
         "u = torch.rand(n, 3, generator=generator, device=generator.device)",
         "u = torch.rand(n, 3, device=generator.device)",
         (
-            "tests/test_augment.py::test_random_affine_keeps_shape_stays_within_bounds_and_is_reproducible",
+            top(
+                "test_augment.py",
+                "test_random_affine_keeps_shape_stays_within_bounds_and_is_reproducible",
+            ),
         ),
         "the transformations are drawn from the global RNG, not the run's generator",
     ),
