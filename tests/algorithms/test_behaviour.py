@@ -21,7 +21,7 @@ gain of ≥ 0.2 over the start. A method that keeps its start (a centre, target 
 never updated) stays near 0.70, and merging two clusters, the usual degenerate outcome, scores
 0.75, so neither passes; a constant labelling scores 0.25.
 
-All tests run on the CPU with one thread, each in a second or two.
+Each test takes a second or two on one CPU thread (the two pretrainings, once per module).
 """
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def test_aekm_returns_its_start_unchanged(dense_world):
     """AE + k-means has no refinement: its labels and centres are the start's, whatever they
     are (here the displaced start, which no k-means run would give)."""
     X, _, ae, init = dense_world
-    result = ALGORITHMS["aekm"].fit(ae, X, init, None, generator=torch.Generator())
+    params = ALGORITHMS["aekm"].params()
+    result = ALGORITHMS["aekm"].fit(ae, X, init, params, generator=torch.Generator())
     assert np.array_equal(result.labels, init.labels)
     assert np.array_equal(result.centers, init.centers)
     assert np.allclose(result.embedding, embed(ae, X).numpy())

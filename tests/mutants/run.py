@@ -113,7 +113,8 @@ def _judge(mutant: Mutant | None, code: int | None, seconds: float, log: Path) -
     if code is None:
         return Outcome(mutant, "killed", seconds, f"timeout ({TIMEOUT_S} s)")
     # pytest: 1 = a test failed, 2 = a collection error (the mutant broke an import); 0 = all
-    # passed; 3 = our import check; 4/5 = bad arguments or nothing collected: a wrong test list
+    # passed; 3 = an internal error or our import check; 4/5 = bad arguments or nothing
+    # collected (a wrong test list); negative: the child died of a signal
     if code in (1, 2):
         return Outcome(mutant, "killed", seconds, last)
     if code == 0:
@@ -129,6 +130,7 @@ def run_all(jobs: list[Job], workdir: Path, workers: int, report) -> None:
     ``Outcome`` in the order the jobs finish."""
     pending = list(jobs)
     running: dict[int, tuple[Mutant | None, float, Path, Path]] = {}  # pid → job
+    timed_out: set[int] = set()
     while pending or running:
         while pending and len(running) < workers:
             mutant, src, tests = pending.pop(0)
@@ -141,7 +143,8 @@ def run_all(jobs: list[Job], workdir: Path, workers: int, report) -> None:
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             for pid, (_, start, _, _) in list(running.items()):
-                if time.monotonic() - start > TIMEOUT_S:
+                if time.monotonic() - start > TIMEOUT_S and pid not in timed_out:
+                    timed_out.add(pid)
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
             time.sleep(0.05)
@@ -149,7 +152,7 @@ def run_all(jobs: list[Job], workdir: Path, workers: int, report) -> None:
         mutant, start, src, log = running.pop(pid)
         seconds = time.monotonic() - start
         code = os.waitstatus_to_exitcode(status)
-        report(_judge(mutant, None if code == -signal.SIGKILL else code, seconds, log))
+        report(_judge(mutant, None if pid in timed_out else code, seconds, log))
         if mutant is not None:
             shutil.rmtree(src.parent, ignore_errors=True)
 
