@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -151,7 +153,7 @@ def test_acai_pretraining_runs_logs_its_terms_and_is_deterministic():
     ae, history = run_pretraining()
     assert [row["epoch"] for row in history] == [1, 2]
     for key in ("loss", "reconstruction", "adversarial", "critic"):
-        assert all(key in row and row[key] == row[key] for row in history)
+        assert all(math.isfinite(row[key]) for row in history)
     ae2, history2 = run_pretraining()
     assert history == history2
     assert all(torch.equal(v, ae2.state_dict()[k]) for k, v in ae.state_dict().items())
@@ -162,3 +164,13 @@ def test_acai_pretraining_runs_logs_its_terms_and_is_deterministic():
 def test_acai_augmentation_needs_images():
     with pytest.raises(ValueError, match="augment"):
         pretrain(CFG, IMAGES, generator=torch.Generator(), image_shape=None, progress=False)
+
+
+def test_acai_pretraining_trains_on_the_view_and_the_transformed_batch():
+    """Each epoch's loss is Eq. 1 on the [−1, 1] view, 4 · MSE + λ · adversarial (λ = 0.5),
+    and the augmentation changes the run (x is the transformed batch)."""
+    _, history = run_pretraining()
+    for row in history:
+        assert row["loss"] == pytest.approx(4 * row["reconstruction"] + 0.5 * row["adversarial"])
+    _, plain = run_pretraining(augment=False)
+    assert [r["reconstruction"] for r in plain] != [r["reconstruction"] for r in history]

@@ -8,7 +8,6 @@ import io
 import math
 import struct
 import tarfile
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -125,51 +124,27 @@ def test_features_on_a_tiny_corpus():
 
 @pytest.fixture
 def toy(monkeypatch, tmp_path):
-    """A registered toy raw file, a mirror holding it, and a URL fetch that must not be used."""
+    """A registered toy raw file and a mirror holding it, offline: the download itself is
+    tested against a local HTTP server in test_download.py."""
     spec = download.RawFile("http://example.invalid/a.bin", (hashlib.sha256(CONTENT).hexdigest(),))
     monkeypatch.setitem(download.RAW_FILES, TOY, spec)
-    monkeypatch.delenv(download.OFFLINE_ENV, raising=False)
+    monkeypatch.setenv(download.OFFLINE_ENV, "1")
     mirror = tmp_path / "mirror"
     (mirror / "toy").mkdir(parents=True)
     (mirror / TOY).write_bytes(CONTENT)
     return mirror, tmp_path / "raw"
 
 
-def _offline(url):
-    raise urllib.error.URLError("no network in tests")
-
-
-def test_fetch_falls_back_to_the_mirror(toy, monkeypatch):
+def test_fetch_copies_from_the_mirror_then_serves_the_cache(toy):
     mirror, raw = toy
-    monkeypatch.setattr(download, "_open_url", _offline)
     path = download.fetch(TOY, mirror, raw)
     assert path == raw / TOY and path.read_bytes() == CONTENT
     (mirror / TOY).unlink()
     assert download.fetch(TOY, mirror, raw) == path  # now served from the cache
 
 
-def test_fetch_prefers_the_url(toy, monkeypatch):
-    _, raw = toy
-    monkeypatch.setattr(download, "_open_url", lambda url: io.BytesIO(CONTENT))
-    assert download.fetch(TOY, None, raw).read_bytes() == CONTENT
-
-
-def test_fetch_offline_never_opens_a_url(toy, monkeypatch):
+def test_checksum_mismatch_is_an_error_and_leaves_no_file(toy):
     mirror, raw = toy
-    monkeypatch.setenv(download.OFFLINE_ENV, "1")
-    monkeypatch.setattr(download, "_open_url", pytest.fail)
-    assert download.fetch(TOY, mirror, raw).read_bytes() == CONTENT
-
-
-def test_bad_download_falls_back_to_the_mirror(toy, monkeypatch):
-    mirror, raw = toy
-    monkeypatch.setattr(download, "_open_url", lambda url: io.BytesIO(b"an error page"))
-    assert download.fetch(TOY, mirror, raw).read_bytes() == CONTENT
-
-
-def test_checksum_mismatch_is_an_error_and_leaves_no_file(toy, monkeypatch):
-    mirror, raw = toy
-    monkeypatch.setattr(download, "_open_url", _offline)
     (mirror / TOY).write_bytes(CONTENT[:-1])
     with pytest.raises(ValueError, match=r"checksum mismatch for .*mirror/toy/a\.bin.*expected"):
         download.fetch(TOY, mirror, raw)
@@ -184,9 +159,8 @@ def test_tampered_cache_is_an_error(toy):
         download.fetch(TOY, mirror, raw)
 
 
-def test_missing_file_without_mirror_says_what_to_do(toy, monkeypatch):
+def test_missing_file_without_mirror_says_what_to_do(toy):
     _, raw = toy
-    monkeypatch.setattr(download, "_open_url", _offline)
     with pytest.raises(FileNotFoundError, match=r"toy/a\.bin.*no mirror is set.*--mirror"):
         download.fetch(TOY, None, raw)
 

@@ -128,7 +128,7 @@ def test_load_fetches_through_the_lock(tmp_path, monkeypatch):
     payload[download.RCV1_QRELS] = _qrels(tmp_path / "qrels.gz").read_bytes()
     by_url = {download.RAW_FILES[rel].url: data for rel, data in payload.items()}
     monkeypatch.delenv(download.OFFLINE_ENV, raising=False)
-    monkeypatch.setattr(download, "_open_url", lambda url: io.BytesIO(by_url[url]))
+    monkeypatch.setattr(download, "_open_url", lambda url, timeout: io.BytesIO(by_url[url]))
     monkeypatch.chdir(tmp_path)  # the raw cache is data/raw under the working directory
     X, y = rcv1.reuters10k(None, n_samples=3)
     assert X.shape == (3, 10) and y.dtype == np.int64  # 10 distinct eligible tokens < 2,000
@@ -158,7 +158,7 @@ def tofu(monkeypatch, tmp_path):
 
 
 def _serve(monkeypatch, data: bytes) -> None:
-    monkeypatch.setattr(download, "_open_url", lambda url: io.BytesIO(data))
+    monkeypatch.setattr(download, "_open_url", lambda url, timeout: io.BytesIO(data))
 
 
 def test_first_fetch_records_the_digest_and_later_ones_verify(tofu, monkeypatch):
@@ -205,7 +205,7 @@ def test_error_page_is_not_pinned(tofu, monkeypatch):
 
 
 def test_mirror_copy_is_pinned_too(tofu, monkeypatch, tmp_path):
-    def offline(url):
+    def offline(url, timeout):
         raise urllib.error.URLError("no network in tests")
 
     monkeypatch.setattr(download, "_open_url", offline)

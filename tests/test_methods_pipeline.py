@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from deepclust import io, paths
-from tests.conftest import run_snakemake
+from tests.conftest import DIGITS_MIN_ACC, DIGITS_MIN_NMI, run_snakemake
 
 COMMON = {"datasets": ["digits"], "seeds": [0], "device": "cpu", "progress": False,
           "init": {"n_init": 2}}  # fmt: skip
@@ -62,7 +62,8 @@ def test_new_methods_run_end_to_end_and_are_evaluated(name, tmp_path, project_en
     )
     summary = pd.read_csv(tmp_path / paths.SUMMARY_CSV)
     assert sorted(summary["algorithm"]) == sorted(cfg["algorithms"])
-    assert summary["acc_mean"].between(0.1, 1.0).all()  # ten classes: chance is about 0.1
+    assert (summary["acc_mean"] > DIGITS_MIN_ACC).all(), summary  # better than degenerate
+    assert (summary["nmi_mean"] > DIGITS_MIN_NMI).all(), summary
     (ae,) = cfg["autoencoders"]
     key = paths.RunKey("digits", ae, "aekm", 0)
     model = io.load_torch(tmp_path / key.fmt(paths.AE_MODEL))

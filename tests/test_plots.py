@@ -1,19 +1,34 @@
-"""Each figure function writes a non-trivial PNG; the published-number lookup."""
+"""Each figure function draws what it says (checked on the matplotlib Figure it saves) and
+writes a PNG; the published-number lookup."""
 
 from __future__ import annotations
 
 import sys
 
+import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
 
-from deepclust import plots, published
+from deepclust import metrics, plots, published
+
+
+@pytest.fixture
+def figures(monkeypatch) -> list:
+    """Every Figure a plot function saves, in order (still inspectable after it is closed)."""
+    saved = []
+    save = plots._save
+
+    def keep(fig, out, dpi=110):
+        saved.append(fig)
+        save(fig, out, dpi)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return saved
 
 
 def _png(path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 5000
 
 
 @pytest.fixture
@@ -31,7 +46,7 @@ def test_algorithm_colors_are_fixed_whichever_others_are_drawn():
     assert len(set(together.values())) == 3
 
 
-def test_metrics_figure(tmp_path):
+def test_metrics_figure(tmp_path, figures):
     summary = pd.DataFrame(
         {
             "dataset": ["a", "a", "b"],
@@ -43,9 +58,20 @@ def test_metrics_figure(tmp_path):
     )
     plots.metrics_figure(summary, tmp_path / "metrics.png")
     _png(tmp_path / "metrics.png")
+    [fig] = figures
+    a, b = fig.axes
+    assert (a.get_title(), b.get_title()) == ("a", "b")
+    assert [t.get_text() for t in a.get_xticklabels()] == ["ACC", "NMI", "ARI"]
+    assert a.get_ylabel() == "score (mean ± std over seeds)" and a.get_ylim() == (0, 1)
+    # one bar per metric and algorithm, as tall as its mean; dec has one colour in both panels
+    assert sorted(round(bar.get_height(), 6) for bar in a.patches) == [0.5] * 3 + [0.6] * 3
+    assert [round(bar.get_height(), 6) for bar in b.patches] == [0.7] * 3
+    dec = plots.algorithm_colors(["dec"])["dec"]
+    assert all(bar.get_facecolor() == mcolors.to_rgba(dec) for bar in b.patches)
+    assert [t.get_text() for t in b.get_legend().get_texts()] == ["dec"]
 
 
-def test_pretraining_figure(tmp_path):
+def test_pretraining_figure(tmp_path, figures):
     steps = np.arange(1, 51)
     histories = {
         ("dense", seed): pd.DataFrame(
@@ -55,9 +81,22 @@ def test_pretraining_figure(tmp_path):
     }
     plots.pretraining_figure(histories, "digits", tmp_path / "pretraining.png")
     _png(tmp_path / "pretraining.png")
+    [fig] = figures
+    [ax] = fig.axes
+    assert ax.get_title() == "digits: pretraining of 'dense'"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (
+        "step (mini-batch updates)",
+        "reconstruction loss",
+    )
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["seed 0", "seed 1", "seed 2"]
+    for seed, line in enumerate(lines):
+        assert np.array_equal(line.get_xdata(), steps)
+        assert np.allclose(line.get_ydata(), 1 / steps + seed)
+    assert ax.get_yscale() == "log"  # 0.02 to 3: more than two decades
 
 
-def test_training_figure_with_loss_terms_and_label_updates(tmp_path):
+def test_training_figure_with_loss_terms_and_label_updates(tmp_path, figures):
     steps = np.arange(0, 100)
     history = pd.DataFrame(
         {
@@ -71,24 +110,67 @@ def test_training_figure_with_loss_terms_and_label_updates(tmp_path):
     )
     plots.training_figure(history, "idec", "digits · idec · seed 0", tmp_path / "training.png")
     _png(tmp_path / "training.png")
+    [fig] = figures
+    left, right = fig.axes
+    # every loss term, not the bookkeeping columns (epoch, delta_label, n_changed)
+    assert [line.get_label() for line in left.get_lines()] == ["loss", "loss_rec"]
+    assert np.allclose(left.get_lines()[1].get_ydata(), 0.5 * np.exp(-steps / 50))
+    [updates] = right.get_lines()
+    assert np.array_equal(updates.get_xdata(), steps[::10])  # one point per label update
+    assert np.allclose(updates.get_ydata(), 20 * np.exp(-steps[::10] / 20))  # in per cent
+    assert right.get_ylabel() == "labels changed (%)"
+    assert left.get_title() == "digits · idec · seed 0: loss"
 
 
-def test_training_figure_without_history(tmp_path):
+def test_training_figure_without_history(tmp_path, figures):
     history = pd.DataFrame(columns=["step", "epoch", "loss"])
     plots.training_figure(history, "aekm", "digits · aekm · seed 0", tmp_path / "training.png")
-    assert (tmp_path / "training.png").stat().st_size > 5000
+    _png(tmp_path / "training.png")
+    [fig] = figures
+    left, right = fig.axes
+    assert not left.get_lines() and not right.get_lines()
+    assert [t.get_text() for t in left.texts] == ["aekm has no training steps"]
+    assert [t.get_text() for t in right.texts] == ["aekm makes no label updates"]
 
 
-def test_confusion_figure(tmp_path, labels):
-    plots.confusion_figure(*labels, "blobs · dec · seed 0", tmp_path / "confusion.png")
+def test_confusion_figure(tmp_path, labels, figures):
+    y, y_pred = labels
+    plots.confusion_figure(y, y_pred, "blobs · dec · seed 0", tmp_path / "confusion.png")
     _png(tmp_path / "confusion.png")
+    [fig] = figures
+    ax = fig.axes[0]
+    fractions = ax.get_images()[0].get_array()
+    assert fractions.shape == (4, 4) and np.allclose(fractions.sum(axis=1), 1)
+    # clusters ordered by their matched class: the diagonal holds the ACC
+    counts = metrics.confusion(y, y_pred).T
+    acc = metrics.acc(y, y_pred)
+    assert np.trace(fractions) * 30 / 120 == pytest.approx(acc)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1→0", "2→1", "3→2", "0→3"]
+    assert sorted(int(t.get_text()) for t in ax.texts) == sorted(counts[counts > 0].tolist())
+    assert f"ACC {100 * acc:.1f}%" in ax.get_title()
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted cluster (→ matched class)",
+                                                  "true class")  # fmt: skip
 
 
-def test_embedding_figure_in_2d_needs_no_reducer(tmp_path, labels):
+def test_embedding_figure_in_2d_needs_no_reducer(tmp_path, labels, figures):
     y, y_pred = labels
     embedding = np.random.default_rng(0).normal(size=(120, 2)) + y[:, None]
     plots.embedding_figure(embedding, y, y_pred, "blobs · dec · seed 0", tmp_path / "emb.png")
     _png(tmp_path / "emb.png")
+    [fig] = figures
+    by_class, by_cluster = fig.axes
+    for ax, name in ((by_class, "true class"), (by_cluster, "cluster")):
+        [points] = ax.collections
+        assert np.allclose(points.get_offsets(), embedding)  # 2-D: drawn as it is
+        assert len(np.unique(points.get_facecolors(), axis=0)) == 4
+        assert ax.get_title().endswith(f"coloured by {name}")
+        assert ax.get_xlabel() == "embedding 1"
+    # a point has the same colour in both panels exactly when its cluster matches its class
+    mapping = metrics.hungarian_mapping(y, y_pred)
+    same = np.all(by_class.collections[0].get_facecolors()
+                  == by_cluster.collections[0].get_facecolors(), axis=1)  # fmt: skip
+    assert np.array_equal(same, np.array([mapping[c] for c in y_pred]) == y)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["0", "1", "2", "3"]
 
 
 def test_embedding_falls_back_to_tsne_without_umap(monkeypatch, labels):

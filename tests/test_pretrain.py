@@ -208,3 +208,49 @@ def test_pretraining_momentum_comes_from_the_config(blobs):
     two_b, _ = _run({**sgd, "steps": 2, "momentum": 0.9}, X)
     assert torch.equal(one_a.encoder[0].weight, one_b.encoder[0].weight)
     assert not torch.equal(two_a.encoder[0].weight, two_b.encoder[0].weight)
+
+
+def test_end_to_end_trains_every_layer_and_reconstructs(blobs):
+    """Every parameter moves, one history row per epoch, and the MSE of the three blobs
+    falls below a quarter of the untrained network's (measured: 0.035 → 0.0016)."""
+    X, _ = blobs
+    torch.manual_seed(0)
+    untrained = FeedforwardAutoencoder([8, 16, 3]).state_dict()
+    cfg = {**CFG, "epochs": 30, "lr": 0.01}
+    ae, history = _run(cfg, X)
+    assert [row["epoch"] for row in history] == list(range(1, 31))
+    assert all(not torch.equal(v, untrained[k]) for k, v in ae.state_dict().items())
+    assert history[-1]["loss"] < history[0]["loss"] / 4
+
+
+def test_layerwise_trains_each_pair_on_the_codes_below_it(blobs, monkeypatch):
+    """Pair 2 trains on ReLU(encoder layer 1 (x)) of the trained layer 1; every layer of both
+    pairs moves; and the dropout rate matters (0.2 and 0 end elsewhere)."""
+    X, _ = blobs
+    inputs = []
+    original = pt.train
+
+    def spy(objective, X, optimizer, **kwargs):
+        inputs.append(X.clone())
+        return original(objective, X, optimizer, **kwargs)
+
+    monkeypatch.setattr(pt, "train", spy)
+
+    def layerwise(dropout: float) -> FeedforwardAutoencoder:
+        torch.manual_seed(0)
+        ae = FeedforwardAutoencoder([8, 6, 3])
+        pt.pretrain_layerwise(
+            ae, X, epochs=5, batch_size=32, lr=0.1, lr_step=20000, dropout=dropout,
+            generator=torch.Generator().manual_seed(0), progress=False,
+        )  # fmt: skip
+        return ae
+
+    torch.manual_seed(0)
+    untrained = FeedforwardAutoencoder([8, 6, 3]).state_dict()
+    ae = layerwise(0.2)
+    assert len(inputs) == 2 and torch.equal(inputs[0], X)
+    with torch.no_grad():
+        assert torch.allclose(inputs[1], F.relu(ae.encoder[0](X)))
+    assert all(not torch.equal(v, untrained[k]) for k, v in ae.state_dict().items())
+    plain = layerwise(0.0)
+    assert not torch.equal(plain.encoder[0].weight, ae.encoder[0].weight)

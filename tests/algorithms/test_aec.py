@@ -68,3 +68,27 @@ def test_one_cluster_update_per_epoch_the_last_after_the_last_epoch(blobs, tiny_
     params = aec.AECParams(epochs=4, batch_size=32)
     result = aec.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
     assert [r["epoch"] for r in result.history if "delta_label" in r] == [1, 2, 3, 4]
+
+
+def test_loss_is_reconstruction_plus_lambda_times_the_clustering_term(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+    params = aec.AECParams(epochs=2, batch_size=32, lam=0.5)  # not the paper's 0.1
+    result = aec.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    rows = [r for r in result.history if "loss" in r]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["loss"] == pytest.approx(row["reconstruction"] + 0.5 * row["clustering"])
+
+
+def test_the_result_is_a_fixed_point_of_the_cluster_update(blobs, tiny_ae, tiny_init):
+    """After AEC on three separated blobs the labels no longer change, so the reported centers
+    are the means of their clusters in the final embedding and every sample's label is its
+    nearest center (centers computed before the network moved would be neither)."""
+    X, _ = blobs
+    params = aec.AECParams(epochs=4, batch_size=32, init="kmeans", lam=1.0)
+    result = aec.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    z, labels = torch.as_tensor(result.embedding), torch.as_tensor(result.labels)
+    centers = torch.as_tensor(result.centers)
+    assert result.history[-1]["delta_label"] == 0
+    assert torch.allclose(centers, aec.cluster_means(z, labels, centers), atol=1e-6)
+    assert torch.equal(aec.nearest_center(z, centers), labels)

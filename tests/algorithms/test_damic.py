@@ -123,7 +123,6 @@ def test_labels_are_the_argmax_and_the_embedding_is_h():
     assert result.embedding.shape == (len(X), TINY["classifier_hidden"][-1])
     joint = [r for r in result.history if "loss" in r]
     assert [r["epoch"] for r in joint] == [3, 4, 5]
-    assert all(0 <= r["agreement"] <= 1 for r in joint)
 
 
 def test_same_generator_same_result_and_the_global_rng_is_untouched(blobs, tiny_init):
@@ -156,7 +155,7 @@ def test_early_stopping_ends_a_phase_whose_loss_stops_falling(blobs, tiny_init):
 
 
 @pytest.fixture(scope="module")
-def synthetic_run() -> dict[str, dict[str, float]]:
+def synthetic_run() -> dict:
     """k-means on x, AE+k-means and DAMIC (fast preset) on 1,000 of damic_synthetic's points:
     the paper's 100-50-10-2 autoencoder, k-means on its embedding, DAMIC from those labels."""
     from sklearn.cluster import KMeans
@@ -181,6 +180,7 @@ def synthetic_run() -> dict[str, dict[str, float]]:
         "km": metrics.score(y, km),
         "aekm": metrics.score(y, init.labels),
         "damic": metrics.score(y, result.labels),
+        "damic_vs_aekm": metrics.acc(init.labels, result.labels),  # matched agreement
     }
 
 
@@ -191,8 +191,12 @@ def test_synthetic_data_are_as_hard_for_k_means_as_the_papers(synthetic_run):
     assert 0.70 < synthetic_run["km"]["ari"] < 0.87
 
 
-def test_damic_keeps_what_ae_kmeans_found_on_the_synthetic_data(synthetic_run):
-    assert synthetic_run["damic"]["acc"] >= synthetic_run["aekm"]["acc"] - 0.03
+def test_damic_keeps_the_partition_ae_kmeans_found_on_the_synthetic_data(synthetic_run):
+    """What docs/results.md reports: DAMIC keeps its initial partition here (measured: 99.3 %
+    of the labels agree with AE+k-means', NMI 0.785 against 0.781). When DAMIC starts to move
+    points (the paper's gain, the xfail below), this test says so too."""
+    assert synthetic_run["damic_vs_aekm"] >= 0.97
+    assert synthetic_run["damic"]["nmi"] == pytest.approx(synthetic_run["aekm"]["nmi"], abs=0.02)
 
 
 @pytest.mark.xfail(
@@ -202,3 +206,17 @@ def test_damic_keeps_what_ae_kmeans_found_on_the_synthetic_data(synthetic_run):
 )
 def test_damic_is_clearly_above_ae_kmeans_on_the_synthetic_data(synthetic_run):
     assert synthetic_run["damic"]["nmi"] >= synthetic_run["aekm"]["nmi"] + 0.05
+
+
+def test_the_joint_phase_trains_the_experts_and_the_clustering_network(blobs, tiny_init):
+    """The same pretraining (same generator), then no joint epoch or two: Eq. 3 must move the
+    parameters of both the experts and the clustering network (not only batch-norm
+    statistics, which any forward pass in training mode updates)."""
+    X, _ = blobs
+    before, after = (
+        tiny_fit(X, tiny_init, pretrain_epochs=2, epochs=epochs, patience=0) for epochs in (0, 2)
+    )
+    for net in ("classifier", "experts"):
+        trained = [k for k in before.state[net] if k.endswith(("weight", "bias"))]
+        assert trained
+        assert all(not torch.equal(before.state[net][k], after.state[net][k]) for k in trained)

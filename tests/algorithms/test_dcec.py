@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -21,17 +23,18 @@ def test_paper_defaults():
     assert dcec.DCECParams().optimizer == "adam"
 
 
-def test_loss_is_reconstruction_plus_a_tenth_of_kl_and_the_decoder_trains(
+def test_loss_is_reconstruction_plus_gamma_kl_and_the_decoder_trains(
     tiny_images, tiny_conv_ae, tiny_conv_init
 ):
     X, _ = tiny_images
+    params = dataclasses.replace(PARAMS, gamma=0.5)  # not the paper's 0.1: the configured one
     result = dcec.fit(
-        tiny_conv_ae, X, tiny_conv_init, PARAMS, generator=torch.Generator(), progress=False
+        tiny_conv_ae, X, tiny_conv_init, params, generator=torch.Generator(), progress=False
     )
     rows = [r for r in result.history if "reconstruction" in r]
     assert rows
     for row in rows:
-        assert row["loss"] == pytest.approx(row["reconstruction"] + 0.1 * row["clustering"])
+        assert row["loss"] == pytest.approx(row["reconstruction"] + 0.5 * row["clustering"])
     before = tiny_conv_ae.state_dict()
     after = result.state["autoencoder"]
     assert not torch.equal(after["decoder.0.weight"], before["decoder.0.weight"])

@@ -75,3 +75,17 @@ def test_one_step_lowers_kl_with_the_target_held_fixed(blobs, tiny_ae, tiny_init
     ae.load_state_dict(result.state["autoencoder"])
     after = clustering_loss(p, soft_assignment(embed(ae, X), result.state["centers"])).item()
     assert after < before
+
+
+def test_the_loss_trained_is_kl_of_p_and_q_with_alpha(blobs, tiny_ae, tiny_init):
+    """lr 0 and one full batch: the logged loss is KL(P‖Q) of the untrained network, with Q
+    (Eq. 14) and P (Eq. 15) both computed with the configured α."""
+    X, _ = blobs
+    params = dec.DECParams(alpha=3.0, update_interval=1, max_iter=1, batch_size=len(X), lr=0.0)
+    result = dec.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    q = soft_assignment(embed(tiny_ae, X), torch.as_tensor(tiny_init.centers), alpha=3.0)
+    expected = clustering_loss(target_distribution(q), q).item()
+    logged = next(row["loss"] for row in result.history if "loss" in row)
+    assert logged == pytest.approx(expected, rel=1e-5)
+    q1 = soft_assignment(embed(tiny_ae, X), torch.as_tensor(tiny_init.centers), alpha=1.0)
+    assert logged != pytest.approx(clustering_loss(target_distribution(q1), q1).item(), rel=1e-3)

@@ -75,3 +75,22 @@ def test_history_has_one_row_per_alpha_and_labels_are_the_most_probable_centers(
     z = torch.as_tensor(result.embedding)
     g = dkm.soft_assignment(z, torch.as_tensor(result.centers), 1000.0)
     assert (g.argmax(1).numpy() == result.labels).all()
+
+
+def test_loss_is_reconstruction_plus_lambda_times_the_clustering_term(blobs, tiny_ae, tiny_init):
+    X, _ = blobs
+    params = dkm.DKMParams(lam=0.5, n_alphas=2, epochs_per_alpha=1, batch_size=32)  # not 1
+    result = dkm.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    rows = [r for r in result.history if "loss" in r]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["loss"] == pytest.approx(row["reconstruction"] + 0.5 * row["clustering"])
+
+
+def test_the_gradient_flows_through_the_soft_assignment():
+    """Eq. 19 differentiates G too: autograd's gradient of the loss in z and μ must match
+    finite differences (a G treated as a constant gives another gradient)."""
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(5, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    mu = torch.randn(4, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z, mu: dkm.clustering_loss(z, mu, 0.5), (z, mu))

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from deepclust.algorithms import dynae
+from deepclust.algorithms.base import InitialClustering
 from deepclust.algorithms.dec import soft_assignment
 from deepclust.algorithms.dynae import (
     centroid_embeddings,
@@ -89,7 +90,10 @@ def test_short_augmented_fit_is_deterministic_and_logs_conflicted_points(
     assert runs[0].history == runs[1].history
     checks = [row for row in runs[0].history if "n_conflicted" in row]
     assert [row["step"] for row in checks] == [0, 3, 6, 9]
-    assert all(0 <= row["n_conflicted"] <= len(X) for row in checks)
+    # the first count, before any step: the initial 1NN centroids and β1 = 0.3, β2 = 0.15
+    centroids = centroid_embeddings(embed(image_ae, X), torch.as_tensor(image_init.centers))
+    q = soft_assignment(embed(image_ae, X), centroids)
+    assert checks[0]["n_conflicted"] == int((~unconflicted(q, 0.3, 0.15)).sum())
     epochs = [row for row in runs[0].history if "loss" in row]
     assert epochs and all(
         k in row
@@ -147,3 +151,20 @@ def test_augmentation_needs_image_data(blobs, tiny_ae, tiny_init):
     X, _ = blobs
     with pytest.raises(ValueError, match=r"algorithms\.dynae\.augment"):
         fit(tiny_ae, X, tiny_init, max_iter=3)
+
+
+def test_a_stable_count_replaces_the_centroids_by_a_fresh_kmeans(blobs, tiny_ae):
+    """Start from three identical centres: their 1NN is one point, q is uniform and every
+    point is conflicted (κ = 1: β1 = 1), so the first count is "stable" (|X| ≥ |X|) and the
+    centroids must become the 1NN embeddings of a fresh k-means, three distinct samples, one
+    per blob."""
+    X, y = blobs
+    far = np.full((3, 3), 100.0, dtype=np.float32)
+    init = InitialClustering(np.zeros(len(X), dtype=np.int64), far)
+    result = fit(tiny_ae, X, init, update_interval=5, max_iter=1, kappa=1.0, augment=False)
+    assert result.history[0]["centroids_updated"] == 1
+    z = embed(tiny_ae, X)
+    centers = torch.as_tensor(result.centers)
+    rows = [torch.nonzero((z == c).all(dim=1)).flatten().tolist() for c in centers]
+    assert all(len(r) == 1 for r in rows)  # each centroid is the embedding of one sample
+    assert sorted(y[r[0]] for r in rows) == [0, 1, 2]

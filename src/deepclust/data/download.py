@@ -22,6 +22,7 @@ import hashlib
 import http.client
 import json
 import logging
+import math
 import os
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -36,7 +37,8 @@ log = logging.getLogger("deepclust")
 RAW_DIR = Path("data/raw")
 LOCK_NAME = "sha256.lock.json"
 OFFLINE_ENV = "DEEPCLUST_OFFLINE"
-TIMEOUT_S = 10
+TIMEOUT_ENV = "DEEPCLUST_DOWNLOAD_TIMEOUT"
+TIMEOUT_S = 10  # seconds a download may wait for the server; $DEEPCLUST_DOWNLOAD_TIMEOUT overrides
 _CHUNK = 1 << 20
 
 
@@ -147,8 +149,9 @@ def fetch(rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR) -> Path:
     elif offline():
         reasons.append(f"{OFFLINE_ENV} is set, so {spec.url} was not tried")
     else:
+        timeout = download_timeout()  # a bad value is an error, not a reason to use the mirror
         try:
-            with _open_url(spec.url) as response:
+            with _open_url(spec.url, timeout) as response:
                 _store(target, _chunks(response), rel, spec, raw_dir, origin=spec.url)
             log.info("downloaded %s → %s", spec.url, target)
             return target
@@ -189,9 +192,23 @@ def _spec(rel: str) -> RawFile:
         raise ValueError(f"unknown raw file '{rel}'; known: {', '.join(RAW_FILES)}") from None
 
 
-def _open_url(url: str) -> BinaryIO:
-    """Open ``url`` with a short timeout (tests replace this to keep off the network)."""
-    return urllib.request.urlopen(url, timeout=TIMEOUT_S)
+def download_timeout() -> float:
+    """Seconds to wait for a server: ``$DEEPCLUST_DOWNLOAD_TIMEOUT`` if set, else ``TIMEOUT_S``."""
+    value = os.environ.get(TIMEOUT_ENV, "")
+    if not value:
+        return TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0:
+        raise ValueError(f"{TIMEOUT_ENV} must be a positive number of seconds, got '{value}'")
+    return seconds
+
+
+def _open_url(url: str, timeout: float) -> BinaryIO:
+    """Open ``url``, waiting at most ``timeout`` seconds for each reply of the server."""
+    return urllib.request.urlopen(url, timeout=timeout)
 
 
 def _chunks(fh: BinaryIO) -> Iterator[bytes]:
