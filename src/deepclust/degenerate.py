@@ -69,7 +69,7 @@ def message(method: str, result: ClusteringResult, found: list[str]) -> str:
         f"{method}: degenerate result at the end of training (step {step}): "
         + "; ".join(found)
         + ". A learning rate too large or an autoencoder too small for the data are the usual "
-        "causes; to record such runs instead of failing, set `on_degenerate: warn`"
+        "causes"
     )
 
 

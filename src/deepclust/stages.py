@@ -190,8 +190,9 @@ def _refine(config, spec, algorithm, params, ae, X, initial, k, generator):
     if found:
         text = degenerate.message(algorithm, result, found)
         if config["on_degenerate"] == "error":
-            raise degenerate.DegenerateResultError(text)
-        log.warning("%s (kept: on_degenerate is warn)", text)
+            advice = "; to keep and mark such runs instead, set `on_degenerate: warn`"
+            raise degenerate.DegenerateResultError(text + advice)
+        log.warning("%s (the run is kept and marked: on_degenerate is warn)", text)
     return result, found
 
 
