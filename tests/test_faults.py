@@ -478,6 +478,22 @@ def _snakemake(workdir: Path, env: dict, *args: str) -> subprocess.CompletedProc
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
+def test_kept_outputs_are_restored_only_for_the_same_fingerprint(tmp_path):
+    (tmp_path / "ae.pt").write_bytes(b"model of run 1")
+    outputs.keep(tmp_path, ["ae.pt"], "run 1")
+    (tmp_path / "ae.pt").unlink()  # as Snakemake does before a rerun
+    assert not outputs.restore(tmp_path, ["ae.pt"], "run 2")  # other settings: train again
+    assert not (tmp_path / "ae.pt").exists()
+    assert outputs.restore(tmp_path, ["ae.pt"], "run 1")
+    assert (tmp_path / "ae.pt").read_bytes() == b"model of run 1"
+    with io.atomic_path(tmp_path / "ae.pt") as tmp:  # as every stage writes: a new inode
+        tmp.write_bytes(b"model of run 2")
+    assert (tmp_path / ".kept" / "ae.pt").read_bytes() == b"model of run 1"
+    outputs.keep(tmp_path, ["ae.pt"], "run 2")
+    assert (tmp_path / ".kept" / "ae.pt").read_bytes() == b"model of run 2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".kept", "ae.pt"]
+
+
 @pytest.mark.slow
 def test_a_damaged_dataset_under_snakemake_loses_no_pretrained_model(tmp_path, project_env):
     _write_config(tmp_path / "config.yaml")

@@ -144,21 +144,27 @@ def _alive(pid: int) -> bool:
 
 def keep(folder: str | Path, names: list[str], fingerprint: str) -> None:
     """Hard-link (or copy) ``folder/names`` into ``folder/.kept`` with ``fingerprint``,
-    replacing the previous kept set only once the new one is complete."""
+    replacing the previous kept set only once the new one is complete. A failure (a full
+    disk on a file system without hard links) is a warning: the outputs themselves are done."""
     folder = Path(folder)
     staging = folder / f"{KEPT}.{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    for name in names:
-        _link_or_copy(folder / name, staging / name)
-    io.write_text(staging / "fingerprint.json", fingerprint)
     old = folder / f"{KEPT}.{os.getpid()}.old"
     kept = folder / KEPT
-    if kept.exists():
-        os.replace(kept, old)
-    os.replace(staging, kept)
-    io.fsync(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name in names:
+            _link_or_copy(folder / name, staging / name)
+        io.write_text(staging / "fingerprint.json", fingerprint)
+        if kept.exists():
+            os.replace(kept, old)
+        os.replace(staging, kept)
+        io.fsync(folder)
+    except OSError as err:
+        warnings.warn(f"could not keep a copy of {', '.join(names)} in {kept}: {err}", stacklevel=2)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def restore(folder: str | Path, names: list[str], fingerprint: str) -> bool:
