@@ -124,7 +124,7 @@ class Checkpointer:
             return
         if saved.get("fingerprint") != fingerprint:
             warnings.warn(
-                f"ignoring checkpoint {self.path}: it was written for another config, "
+                f"ignoring checkpoint {self.path}: it was written for another config, code, "
                 "seed, input or version; starting over",
                 stacklevel=2,
             )
