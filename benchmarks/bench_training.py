@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_training.py                 # CPU or GPU, ~5 min on 2 cores
     .venv/bin/python benchmarks/bench_training.py --pipeline      # + the whole pipeline, twice
+    .venv/bin/python benchmarks/bench_training.py --threads-vs REF  # only the thread budget
 
 Prints, for the autoencoder d-500-500-2000-10 at batch 256 on synthetic data of MNIST-70k's
 shape (70,000 × 784, values in [0, 1]):
@@ -18,6 +19,10 @@ shape (70,000 × 784, values in [0, 1]):
 - with ``--pipeline``: wall time of the default pipeline (``config.yaml``) against the same
   pipeline with pretraining forced to rerun for every algorithm (one fresh folder per
   algorithm, as if each method trained its own autoencoder).
+- with ``--threads-vs REF``: only the wall time of the default pipeline (``--cores 2``) with
+  the code at git revision REF (before every rule declared ``threads:``), with this tree's
+  thread budget (``threads`` in the config, default 1 per job) and with 2 threads for the
+  training stages, one after the other, with each rule's summed job time.
 
 Every measurement is repeated ``--repeats`` times, alternating loops, and the best is kept.
 """
@@ -49,10 +54,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
     parser.add_argument("--pipeline", action="store_true", help="also time the whole pipeline")
+    parser.add_argument("--threads-vs", metavar="REF", help="only time the thread budget")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # internal: one measurement
     args = parser.parse_args()
     if args.part:
         print(json.dumps(measure(args)))
+        return
+    if args.threads_vs:
+        thread_budget_times(args.threads_vs)
         return
     run_all(args)
 
@@ -288,18 +297,53 @@ def pipeline_times() -> None:
           f"({per_algorithm / shared:.2f}x)")  # fmt: skip
 
 
-def snakemake_seconds(config: dict) -> float:
+def snakemake_seconds(config: dict, tree: Path = ROOT, cores: int | None = None,
+                      rules: dict | None = None) -> float:  # fmt: skip
+    """Wall time of the pipeline of ``config`` with the code of ``tree``, in a fresh folder;
+    ``rules`` (if given) receives each rule's summed job seconds from Snakemake's benchmarks."""
+    import pandas as pd
     import yaml
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "config.yaml").write_text(yaml.safe_dump({**config, "progress": False}))
-        command = [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile"),
+        command = [str(Path(sys.executable).with_name("snakemake")), "-s", str(tree / "Snakefile"),
                    "-d", str(work), "--configfile", str(work / "config.yaml"), "--cores",
-                   str(os.cpu_count()), "-q"]  # fmt: skip
+                   str(cores or os.cpu_count()), "-q"]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+        env["PYTHONPATH"] = str(tree / "src")
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        return time.perf_counter() - start
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        seconds = time.perf_counter() - start
+        for tsv in (work / "benchmarks").rglob("*.tsv") if rules is not None else []:
+            rule = tsv.relative_to(work / "benchmarks").parts[0]
+            rules[rule] = rules.get(rule, 0.0) + float(pd.read_csv(tsv, sep="\t")["s"].sum())
+        return seconds
+
+
+def thread_budget_times(ref: str) -> None:
+    """The default pipeline before the thread budget (the code at ``ref``), with this tree's
+    budget, and with 2 threads for the training stages, one after the other."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    two = {"prepare": 1, "pretrain": 2, "init": 2, "fit": 2}
+    with tempfile.TemporaryDirectory() as tmp:
+        before = Path(tmp)
+        subprocess.run(f"git -C {ROOT} archive {ref} | tar -x -C {before}", shell=True,
+                       check=True)  # fmt: skip
+        runs = [
+            (f"before ({ref}): no threads: declared", before, config),
+            ("after: config.yaml's threads (1 per job)", ROOT, config),
+            ("after: threads 2 for pretrain, init, fit", ROOT, {**config, "threads": two}),
+        ]
+        print(f"default pipeline, --cores 2, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        for label, tree, cfg in runs:
+            rules: dict[str, float] = {}
+            seconds = snakemake_seconds(cfg, tree, cores=2, rules=rules)
+            jobs = ", ".join(f"{k} {v:.0f}" for k, v in sorted(rules.items()))
+            print(f"{label}: {seconds:.0f} s (job seconds by rule: {jobs}); "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -242,24 +242,27 @@ def test_a_killed_stage_resumes_to_the_uninterrupted_result(stage, sig, stage_in
         assert "SIGTERM: checkpoint written" in stderr
     else:
         assert proc.returncode == -signal.SIGKILL
-    # no artifact, whole or half-written: only the checkpoint (and, after SIGKILL, perhaps
-    # the temporary file of a checkpoint being written, which the rerun removes)
+    # no artifact, whole or half-written: only the checkpoint (and, after SIGKILL, the dead
+    # process's lock and perhaps the temporary file of a checkpoint being written, which the
+    # rerun takes over and removes)
     left = sorted(p.name for p in out.iterdir())
     assert stages.CHECKPOINT in left, left
     others = [n for n in left if n != stages.CHECKPOINT]
     if sig == signal.SIGTERM:
         assert others == [], left
     else:
-        assert all(n.startswith(f".{stages.CHECKPOINT}.") and n.endswith(".tmp") for n in others)
+        assert ".lock" in others
+        assert all(n.startswith(f".{stages.CHECKPOINT}.") and n.endswith(".tmp")
+                   for n in others if n != ".lock")  # fmt: skip
     assert io.load_torch(checkpoint)["phases"][-1]["step"] > 0
 
     rerun = subprocess.run(_command(stage, root, out), env=env, capture_output=True,
                            text=True, timeout=120)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "resuming from checkpoint" in rerun.stderr
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["history.csv", "ae.pt"] if stage == "pretrain" else ["history.csv", "model.pt",
-                                                              "result.npz"]
-    )  # fmt: skip
+    assert ("taking over the stale lock" in rerun.stderr) == (sig == signal.SIGKILL)
+    outputs = ["history.csv", "ae.pt"] if stage == "pretrain" else ["history.csv", "model.pt",
+                                                                     "result.npz"]  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == sorted([*outputs, ".kept"])
     assert _equal(_comparable(stage, out), reference)
     assert not pd.read_csv(out / "history.csv").empty

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 PROJECT_FILES = ("Snakefile", "workflow", "slurm", "src")
 TIMEOUT_S = 420
 GPU_RULES = {"pretrain", "fit"}
+THREADS = {"prepare": 1, "pretrain": 2, "init": 1, "fit": 2}  # the config's thread budget
 
 
 def _snakemake_slurm(workdir: Path, **env_vars: str) -> subprocess.CompletedProcess:
@@ -69,6 +70,7 @@ def workdir(tmp_path: Path) -> Path:
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
     cfg = yaml.safe_load(TINY_CONFIG.read_text())
     cfg["algorithms"] = {"dec": cfg["algorithms"]["dec"]}  # fewer jobs: each costs seconds
+    cfg["threads"] = THREADS
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     return tmp_path
 
@@ -85,6 +87,8 @@ def test_gpu_stages_request_a_gpu_and_cpu_stages_do_not(workdir: Path):
             has_gpu = "gres/gpu=1" in row["AllocTRES"]
             assert has_gpu == (rule in GPU_RULES), (rule, row)
             assert row["Partition"] == ("gpu" if rule in GPU_RULES else "debug"), (rule, row)
+            # one thread budget: Slurm's CPUs per task are the rule's `threads:`
+            assert f"cpu={THREADS.get(rule, 1)}," in row["AllocTRES"] + ",", (rule, row)
 
 
 def test_failing_job_is_reported_as_failed(workdir: Path, tmp_path_factory):

@@ -35,7 +35,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    return config_module.load(args.config)
+    """The validated config; for a stage with ``--threads``, also apply its thread budget."""
+    config = config_module.load(args.config)
+    if hasattr(args, "threads"):
+        from deepclust.seeding import thread_budget, use_threads
+
+        use_threads(thread_budget(args.command, config, args.threads))
+    return config
 
 
 def _prepare(args):
@@ -134,17 +140,25 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepclust", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def stage(name: str, handler, help_: str, *, config: bool = True) -> argparse.ArgumentParser:
+    def stage(
+        name: str, handler, help_: str, *, config: bool = True, threads: bool = False
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         if config:
             default = Path(os.environ.get(CONFIG_ENV, "config.yaml"))
             p.add_argument(
                 "--config", type=Path, default=default, help=f"default: ${CONFIG_ENV} or {default}"
             )
+        if threads:
+            p.add_argument(
+                "--threads",
+                type=int,
+                help=f"CPU threads (default: $OMP_NUM_THREADS, else the config's threads.{name})",
+            )
         p.set_defaults(handler=handler)
         return p
 
-    p = stage("prepare", _prepare, "build a dataset's arrays (X, y) and its card")
+    p = stage("prepare", _prepare, "build a dataset's arrays (X, y) and its card", threads=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", type=Path, required=True, help="the .npz to write")
     p.add_argument(
@@ -152,19 +166,26 @@ def _parser() -> argparse.ArgumentParser:
         help=f"local mirror of the raw files (default: ${MIRROR_ENV}, else the config's)",
     )
 
-    p = stage("pretrain", _pretrain, "pretrain one autoencoder configuration on one dataset")
+    p = stage(
+        "pretrain", _pretrain, "pretrain one autoencoder configuration on one dataset", threads=True
+    )
     p.add_argument("--ae", required=True, help="a key of `autoencoders` in the config")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", type=Path, required=True, help="folder for ae.pt and history.csv")
 
-    p = stage("init", _init, "k-means on the pretrained embedding")
+    p = stage("init", _init, "k-means on the pretrained embedding", threads=True)
     p.add_argument("--pretrained", type=Path, required=True, help="ae.pt")
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", type=Path, required=True, help="the .npz to write")
 
-    p = stage("fit", _fit, "refine a pretrained autoencoder and its clustering with one algorithm")
+    p = stage(
+        "fit",
+        _fit,
+        "refine a pretrained autoencoder and its clustering with one algorithm",
+        threads=True,
+    )
     p.add_argument("--algorithm", required=True)
     p.add_argument("--pretrained", type=Path, required=True, help="ae.pt")
     p.add_argument("--init", type=Path, required=True, help="kmeans.npz")

@@ -15,15 +15,26 @@ log = logging.getLogger("deepclust")
 METRIC_COLUMNS = ["acc", "nmi", "ari"]
 
 
+def degenerate_runs(runs: pd.DataFrame) -> pd.Series:
+    """Which runs are degenerate: marked so by the fit stage (``on_degenerate: warn``) or with
+    fewer clusters found than the dataset has."""
+    marked = runs["degenerate"].fillna("").astype(str) != "" if "degenerate" in runs else False
+    if "n_clusters" in runs:
+        marked = marked | (runs["n_clusters_found"] < runs["n_clusters"])
+    return pd.Series(marked, index=runs.index, dtype=bool)
+
+
 def aggregate(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation (ddof=1; 0 for one seed) per dataset × ae × algorithm."""
+    """Mean and standard deviation (ddof=1; 0 for one seed) per dataset × ae × algorithm, and
+    the number of degenerate runs among them."""
     keys = ["dataset", "ae", "algorithm"]
     columns = [*METRIC_COLUMNS, "runtime_s"]
     grouped = runs.groupby(keys, sort=False)[columns]
     mean = grouped.mean().add_suffix("_mean")
     std = grouped.std(ddof=1).fillna(0.0).add_suffix("_std")
     n = grouped.size().rename("n_seeds")
-    return pd.concat([mean, std, n], axis=1).reset_index()
+    bad = degenerate_runs(runs).groupby([runs[k] for k in keys], sort=False).sum()
+    return pd.concat([mean, std, n, bad.rename("n_degenerate")], axis=1).reset_index()
 
 
 def markdown_table(summary: pd.DataFrame) -> str:
@@ -33,17 +44,29 @@ def markdown_table(summary: pd.DataFrame) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     best = summary.groupby("dataset")["acc_mean"].transform("max")
+    flagged = []
     for _, row in summary.iterrows():
         cells = [
             f"{100 * row[f'{m}_mean']:.1f} ± {100 * row[f'{m}_std']:.1f}" for m in METRIC_COLUMNS
         ]
         if row["acc_mean"] == best[_]:
             cells[0] = f"**{cells[0]}**"
+        name = row["algorithm"]
+        n_bad = int(row.get("n_degenerate", 0))
+        if n_bad:
+            name += " ⚠"
+            flagged.append(f"{row['dataset']}/{row['ae']}/{row['algorithm']}: {n_bad}")
         lines.append(
-            f"| {row['dataset']} | {row['ae']} | {row['algorithm']} | "
+            f"| {row['dataset']} | {row['ae']} | {name} | "
             + " | ".join(cells)
             + f" | {int(row['n_seeds'])} | {row['runtime_s_mean']:.1f} |"
         )
+    if flagged:
+        lines += [
+            "",
+            "⚠ degenerate runs (fewer clusters found than the data have, or marked by the fit "
+            "stage under `on_degenerate: warn`; see runs.csv): " + ", ".join(flagged) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -63,15 +86,21 @@ def metrics_json(summary: pd.DataFrame) -> dict:
 def evaluate_run(run_dir: Path, data: Path, out: Path, key: paths.RunKey) -> None:
     """Score a run's own labels against the ground truth; write metrics.json."""
     result = io.read_npz(Path(run_dir) / "result.npz")
-    y = io.read_npz(data)["y"]
-    scores = metrics.score(y, result["labels"])
+    arrays = io.read_prepared(data)
+    scores = metrics.score(arrays["y"], result["labels"])
+    symptoms = str(result["degenerate"]) if "degenerate" in result else ""
+    if symptoms:
+        log.warning("%s is degenerate: %s", key, symptoms)
     io.write_json(
         out,
         {
             **key.__dict__,
             **scores,
+            "n_clusters": int(arrays["n_clusters"]),
             "n_clusters_found": int(np.unique(result["labels"]).size),
+            "degenerate": symptoms,
             "runtime_s": float(result["runtime_s"]),
+            "threads": int(result["threads"]) if "threads" in result else None,
         },
     )
     log.info("%s: %s", key, {k: round(v, 4) for k, v in scores.items()})

@@ -27,7 +27,7 @@ log = logging.getLogger("deepclust")
 KNOWN_ALGORITHMS = ("aekm", "dec", "idec", "dcn", "aec", "dkm", "dekm", "dynae", "damic", "dcec")
 MAX_EMBEDDING_POINTS = 5000  # UMAP / t-SNE input is subsampled (deterministically) above this
 HISTORY_KEYS = (  # every other column of a training history is a loss term
-    "step", "epoch", "delta_label", "n_changed", "phase",
+    "step", "epoch", "delta_label", "n_changed", "n_clusters_found", "phase",
     "agreement",  # DAMIC
     "n_conflicted", "conflicted_fraction", "centroids_updated", "beta1", "beta2",  # DynAE
 )  # fmt: skip

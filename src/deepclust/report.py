@@ -49,7 +49,8 @@ def plot_run(
         seed=key.seed,
     )
     if curve is not None:
-        io.write_csv(curve, history.drop(columns=["epoch", "n_changed"], errors="ignore"))
+        counts = ["epoch", "n_changed", "n_clusters_found"]
+        io.write_csv(curve, history.drop(columns=counts, errors="ignore"))
     if predictions is not None:
         mapping = metrics.hungarian_mapping(y, labels)
         matched = np.array([mapping.get(int(c), -1) for c in labels])  # -1: an extra cluster
@@ -109,7 +110,9 @@ def results_table(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per dataset × ae × algorithm: our cells, the paper's cells and the best flags."""
     rows = []
     for _, s in summary.iterrows():
-        row = {"dataset": s["dataset"], "ae": s["ae"], "algorithm": s["algorithm"]}
+        n_bad = int(s.get("n_degenerate", 0))  # marked, as in summary.md
+        algorithm = f"{s['algorithm']} ⚠ {n_bad} degenerate" if n_bad else s["algorithm"]
+        row = {"dataset": s["dataset"], "ae": s["ae"], "algorithm": algorithm}
         for m in METRIC_COLUMNS:
             row[m] = f"{100 * s[f'{m}_mean']:.1f} ± {100 * s[f'{m}_std']:.1f}"
             ref = published.reference(s["dataset"], s["algorithm"], m)

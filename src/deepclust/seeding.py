@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -32,3 +33,27 @@ def resolve_device(name: str) -> torch.device:
             "(set device: auto or cpu in config.yaml)"
         )
     return device
+
+
+def thread_budget(stage: str, config: dict, requested: int | None = None) -> int:
+    """A job's CPU threads: ``requested`` (the CLI's ``--threads``, which Snakemake rules
+    pass), else ``$OMP_NUM_THREADS``, else the config's ``threads.<stage>``."""
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"--threads must be at least 1, got {requested}")
+        return requested
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"$OMP_NUM_THREADS must be a positive integer, got '{env}'")
+        return int(env)
+    return int(config["threads"][stage])
+
+
+def use_threads(n: int) -> None:
+    """Run torch's intra-op work and every OpenMP/BLAS pool (scikit-learn's k-means) on ``n``
+    threads. Results are bit-identical only for the same ``n``."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(n)
+    threadpool_limits(n)

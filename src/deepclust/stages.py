@@ -4,6 +4,14 @@ Each is one function that the CLI, Snakemake and DVC call; evaluate and summariz
 ``evaluate.py`` and the report in ``report.py`` so that those commands start without torch.
 Every stage reads explicit input paths, writes explicit outputs atomically, and takes its
 settings from the validated config.
+
+Hardening (issue 22): inputs are verified where they are read (a prepared dataset against the
+sha256 in its card, models with a readable error); a stage holds a lock on its outputs
+(``outputs.hold``), so two processes never write one folder; pretrain and fit keep their
+finished outputs in ``.kept/`` and restore them instead of training again when Snakemake
+reruns them with the same fingerprint (``outputs.keep``); a refinement that ends degenerate
+fails (``degenerate.py``, or is recorded with ``on_degenerate: warn``); the training time
+sums over resumes, and the thread count is recorded with every artifact.
 """
 
 from __future__ import annotations
@@ -11,14 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from deepclust import __version__, io
+from deepclust import __version__, degenerate, io, outputs
 from deepclust.algorithms import get as get_algorithm
 from deepclust.algorithms.base import InitialClustering
 from deepclust.data.registry import get as get_dataset
@@ -36,16 +43,21 @@ log = logging.getLogger("deepclust")
 def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -> None:
     """Build a dataset's arrays (X float32 (n, d), y int64) and its JSON card next to them."""
     spec = get_dataset(dataset)
-    X, y = spec.load(mirror)
-    check_loaded(spec, X, y)
+    with outputs.hold(out, folder=False):
+        X, y = spec.load(mirror)
+        check_loaded(spec, X, y)
+        _write_prepared(spec, X, y.astype(np.int64), Path(out))
+    log.info("prepared %s: n=%d d=%d k=%d → %s", dataset, *X.shape, spec.n_clusters, out)
+
+
+def _write_prepared(spec, X: np.ndarray, y: np.ndarray, out: Path) -> None:
     shape = {"image_shape": np.array(spec.image_shape, np.int64)} if spec.image_shape else {}
-    y = y.astype(np.int64)
     io.write_npz(out, X=X, y=y, n_clusters=np.int64(spec.n_clusters), **shape)
     counts = np.bincount(y)
     io.write_json(
-        Path(out).with_suffix(".json"),
+        out.with_suffix(".json"),
         {
-            "name": dataset,
+            "name": spec.name,
             "n": int(X.shape[0]),
             "d": int(X.shape[1]),
             "k": spec.n_clusters,
@@ -58,7 +70,10 @@ def prepare(config: dict, dataset: str, out: Path, mirror: Path | None = None) -
             "sha256_y": hashlib.sha256(y.tobytes()).hexdigest(),
         },
     )
-    log.info("prepared %s: n=%d d=%d k=%d → %s", dataset, *X.shape, spec.n_clusters, out)
+
+
+PRETRAIN_OUTPUTS = ["ae.pt", "history.csv"]
+FIT_OUTPUTS = ["result.npz", "history.csv", "model.pt"]
 
 
 def check_loaded(spec, X, y) -> None:
@@ -99,26 +114,29 @@ def check_loaded(spec, X, y) -> None:
 def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> None:
     """Pretrain autoencoder configuration ``ae`` on ``data``; write ae.pt and history.csv.
 
-    Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it."""
-    generator = seed_everything(seed)
-    device = resolve_device(config["device"])
-    arrays = io.read_npz(data)
-    X = torch.from_numpy(arrays["X"]).to(device)
-    ae_cfg = autoencoder_config(config, ae, data)
+    Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it.
+    Restored from ``out_dir/.kept`` instead when an identical run made it (``outputs``)."""
+    ae_cfg = for_dataset(_config_entry(config, "autoencoders", ae, "--ae"), dataset_name(data))
     out_dir = Path(out_dir)
-    data_sha256 = io.sha256_file(data)
-    stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=data_sha256)
-    with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
-        shape = image_shape(arrays)
-        _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, out_dir)
+    with outputs.hold(out_dir, folder=True):
+        device = resolve_device(config["device"])
+        arrays = io.read_prepared(data)
+        stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=_data_digest(arrays))
+        if outputs.restore(out_dir, PRETRAIN_OUTPUTS, stamp):
+            return
+        generator = seed_everything(seed)
+        X = torch.from_numpy(arrays["X"]).to(device)
+        with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]) as ckpt:
+            shape = image_shape(arrays)
+            _pretrain(config, ae, ae_cfg, X, shape, data, seed, generator, out_dir, ckpt)
+        outputs.keep(out_dir, PRETRAIN_OUTPUTS, stamp)
 
 
-def _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, out_dir) -> None:
-    start = time.perf_counter()
+def _pretrain(config, ae, ae_cfg, X, shape, data, seed, generator, out_dir: Path, ckpt) -> None:
     model, history = pretrain_autoencoder(
         ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"]
     )
-    runtime = time.perf_counter() - start
+    runtime = ckpt.elapsed_s()
     io.save_torch(
         out_dir / "ae.pt",
         {
@@ -126,8 +144,9 @@ def _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, 
             "arch": model.arch,
             "config": ae_cfg,
             "seed": seed,
-            "data_sha256": data_sha256,
+            "data_sha256": io.sha256_file(data),
             "runtime_s": runtime,
+            "threads": torch.get_num_threads(),
             "deepclust_version": __version__,
             "environment": environment(),
         },
@@ -140,18 +159,19 @@ def _pretrain(config, ae, ae_cfg, X, shape, data, data_sha256, seed, generator, 
 
 def init(config: dict, pretrained: Path, data: Path, seed: int, out: Path) -> None:
     """k-means on the pretrained embedding; write labels, centers and inertia."""
-    seed_everything(seed)
-    arrays = io.read_npz(data)
-    ae = _load_autoencoder(pretrained)
-    z = embed(ae, torch.from_numpy(arrays["X"])).numpy()
-    result = kmeans_init(
-        z,
-        int(arrays["n_clusters"]),
-        n_init=config["init"]["n_init"],
-        max_iter=config["init"]["max_iter"],
-        seed=seed,
-    )
-    io.write_npz(out, labels=result.labels, centers=result.centers, inertia=result.inertia)
+    with outputs.hold(out, folder=False):
+        seed_everything(seed)
+        arrays = io.read_prepared(data)
+        ae = _load_autoencoder(pretrained)
+        z = embed(ae, torch.from_numpy(arrays["X"])).numpy()
+        result = kmeans_init(
+            z,
+            int(arrays["n_clusters"]),
+            n_init=config["init"]["n_init"],
+            max_iter=config["init"]["max_iter"],
+            seed=seed,
+        )
+        io.write_npz(out, labels=result.labels, centers=result.centers, inertia=result.inertia)
     log.info("k-means on %s: inertia %.4g → %s", pretrained, result.inertia, out)
 
 
@@ -166,38 +186,64 @@ def fit(
 ) -> None:
     """Refine with ``algorithm``; write result.npz, history.csv and model.pt to ``out_dir``.
 
-    Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it."""
+    Checkpointed to ``out_dir/.checkpoint.pt`` (see ``training``); a rerun resumes from it.
+    Restored from ``out_dir/.kept`` instead when an identical run made it (``outputs``).
+    A degenerate result (``degenerate.py``) fails the stage unless ``on_degenerate: warn``."""
     spec = get_algorithm(algorithm)
-    params = spec.params_from_config(config["algorithms"][algorithm], dataset_name(data))
-    generator = seed_everything(seed)
-    device = resolve_device(config["device"])
-    arrays = io.read_npz(data)
-    X = torch.from_numpy(arrays["X"]).to(device)
-    ae = _load_autoencoder(pretrained).to(device)
-    init_arrays = io.read_npz(init_path)
-    initial = InitialClustering(labels=init_arrays["labels"], centers=init_arrays["centers"])
+    block = _config_entry(config, "algorithms", algorithm, "--algorithm")
+    params = spec.params_from_config(block, dataset_name(data))
     out_dir = Path(out_dir)
-    stamp = _fingerprint(
-        "fit", {algorithm: params.__dict__}, seed, device, data=io.sha256_file(data),
-        pretrained=io.sha256_file(pretrained), init=io.sha256_file(init_path),
-    )  # fmt: skip
-    with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]):
-        _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_dir)
+    with outputs.hold(out_dir, folder=True):
+        device = resolve_device(config["device"])
+        arrays = io.read_prepared(data)
+        init_arrays = io.read_npz(init_path)
+        stamp = _fingerprint(
+            "fit", {algorithm: params.__dict__}, seed, device, data=_data_digest(arrays),
+            pretrained=io.sha256_file(pretrained), init=io.array_digest(**init_arrays),
+        )  # fmt: skip
+        if outputs.restore(out_dir, FIT_OUTPUTS, stamp):
+            return
+        generator = seed_everything(seed)
+        X = torch.from_numpy(arrays["X"]).to(device)
+        ae = _load_autoencoder(pretrained).to(device)
+        initial = InitialClustering(labels=init_arrays["labels"], centers=init_arrays["centers"])
+        k = int(arrays["n_clusters"])
+        with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]) as ckpt:
+            result, symptoms = _refine(config, spec, algorithm, params, ae, X, initial, k,
+                                       generator)  # fmt: skip
+            runtime = ckpt.elapsed_s()
+            _write_run(result, params, runtime, seed, out_dir, symptoms)
+            log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
+        outputs.keep(out_dir, FIT_OUTPUTS, stamp)
 
 
-def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_dir) -> None:
-    start = time.perf_counter()
+def _refine(config, spec, algorithm, params, ae, X, initial, k, generator):
+    """The algorithm's result and what is degenerate about it (``on_degenerate: warn``; with
+    ``error`` a degenerate result raises)."""
+    start_embedding = embed(ae, X).cpu().numpy()
     result = spec.fit(ae, X, initial, params, generator=generator, progress=config["progress"])
-    runtime = time.perf_counter() - start
+    found = degenerate.symptoms(result, k, start_embedding)
+    if found:
+        text = degenerate.message(algorithm, result, found)
+        if config["on_degenerate"] == "error":
+            advice = "; to keep and mark such runs instead, set `on_degenerate: warn`"
+            raise degenerate.DegenerateResultError(text + advice)
+        log.warning("%s (the run is kept and marked: on_degenerate is warn)", text)
+    return result, found
+
+
+def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptoms) -> None:
     io.write_csv(
         out_dir / "history.csv",
         pd.DataFrame(result.history, columns=_history_columns(result.history)),
     )
+    threads = torch.get_num_threads()
     io.save_torch(
         out_dir / "model.pt",
         {
             "state": result.state,
             "params": params.__dict__,
+            "threads": threads,
             "deepclust_version": __version__,
             "environment": environment(),
         },
@@ -209,8 +255,9 @@ def _fit(config, spec, algorithm, params, ae, X, initial, seed, generator, out_d
         centers=np.asarray(result.centers if result.centers is not None else [], np.float32),
         runtime_s=np.float64(runtime),
         seed=np.int64(seed),
+        threads=np.int64(threads),
+        degenerate=np.array("; ".join(symptoms)),  # empty: not degenerate
     )
-    log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
 
 
 def dataset_name(data: Path) -> str:
@@ -219,11 +266,6 @@ def dataset_name(data: Path) -> str:
     if not card.is_file():
         raise FileNotFoundError(f"{card}: the card of {data} is missing; rerun `deepclust prepare`")
     return io.read_json(card)["name"]
-
-
-def autoencoder_config(config: dict, ae: str, data: Path) -> dict:
-    """``autoencoders.<ae>`` as it applies to the dataset prepared in ``data``."""
-    return for_dataset(config["autoencoders"][ae], dataset_name(data))
 
 
 def image_shape(arrays: dict[str, np.ndarray]) -> tuple[int, int, int] | None:
@@ -235,8 +277,9 @@ CHECKPOINT = ".checkpoint.pt"  # in the stage's output folder while it runs
 
 
 def _fingerprint(stage: str, settings, seed: int, device, **input_sha256: str) -> str:
-    """What a checkpoint must match to be resumed: stage, settings, seed, device, the inputs'
-    contents and the deepclust and torch versions."""
+    """What a checkpoint must match to be resumed, and kept outputs to be restored: stage,
+    settings, seed, device, the inputs' contents, the package's code and the deepclust and
+    torch versions."""
     return json.dumps(
         {
             "stage": stage,
@@ -244,6 +287,7 @@ def _fingerprint(stage: str, settings, seed: int, device, **input_sha256: str) -
             "seed": seed,
             "device": str(device),
             "inputs": input_sha256,
+            "code": _code_digest(),
             "versions": [__version__, torch.__version__],
         },
         sort_keys=True,
@@ -251,10 +295,42 @@ def _fingerprint(stage: str, settings, seed: int, device, **input_sha256: str) -
     )
 
 
+def _code_digest() -> str:
+    """sha256 of the package's Python sources: an edited algorithm is not an identical run."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(root.rglob("*.py")):
+        digest.update(str(source.relative_to(root)).encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _data_digest(arrays: dict[str, np.ndarray]) -> str:
+    """The prepared dataset's identity: its arrays, not its file (which stores write times)."""
+    return io.array_digest(**arrays)
+
+
+def _config_entry(config: dict, section: str, name: str, option: str) -> dict:
+    """``config[section][name]``, or an error naming the option, the section and its keys."""
+    if name not in config[section]:
+        known = ", ".join(config[section]) or "(none)"
+        raise ValueError(
+            f"{option} {name}: the config has no {section}.{name} (its {section}: {known}); "
+            f"add it to the config or pick one of those"
+        )
+    return config[section][name]
+
+
 def _load_autoencoder(path: Path):
-    checkpoint = io.load_torch(path)
-    ae = build(checkpoint["arch"])
-    ae.load_state_dict(checkpoint["state_dict"])
+    fix = "rerun the pretrain stage that writes it (delete it first; snakemake reruns it)"
+    checkpoint = io.load_torch(path, fix=fix)
+    try:
+        ae = build(checkpoint["arch"])
+        ae.load_state_dict(checkpoint["state_dict"])
+    except (KeyError, TypeError, RuntimeError, ValueError) as err:
+        raise io.CorruptFileError(
+            f"{path} is not a pretrained autoencoder of this deepclust "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:160]}); {fix}"
+        ) from err
     return ae
 
 

@@ -18,7 +18,12 @@ SIGTERM it exits with status 143. Running the stage again with the same fingerpr
 the finished phases (restoring their end state) and continues the interrupted one from its
 step, so on the CPU the result is bit-identical to that of an uninterrupted run. A checkpoint
 whose fingerprint differs (another config, seed, input or version) is ignored with a warning
-and overwritten. The stage removes the checkpoint when it succeeds.
+and overwritten; one that cannot be read (empty, truncated by a power loss) is renamed to
+``<name>.unreadable-<time>`` with a warning and training starts over. A periodic checkpoint
+that cannot be written (a full disk) is a warning and training goes on. The checkpoint also
+records the training time so far (``elapsed_s``: a resumed stage reports the sum) and torch's
+thread count (a resume under another count warns: the last bits of the result may differ).
+The stage removes the checkpoint when it succeeds.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import torch
 from tqdm.auto import tqdm
 
 from deepclust import io
+from deepclust.io import CorruptFileError
 
 log = logging.getLogger("deepclust")
 
@@ -120,19 +126,70 @@ class Checkpointer:
         self.records: list[dict] = []  # phase records of this run (the finished ones)
         self.terminate = False  # SIGTERM arrived
         self.in_loop = False  # a train() loop is running and will handle SIGTERM itself
-        self.last_save = time.monotonic()
+        self.started = self.last_save = time.monotonic()
+        self.elapsed_before = 0.0  # training seconds of the runs before this one
         io.remove_temporaries(self.path)  # left by a SIGKILL during a save
-        if self.path.exists():
-            saved = io.load_torch(self.path)
-            if saved.get("fingerprint") == fingerprint:
-                self.resumed = saved["phases"]
-                log.info("resuming from checkpoint %s", self.path)
-            else:
-                warnings.warn(
-                    f"ignoring checkpoint {self.path}: it was written for another config, "
-                    "seed, input or version; starting over",
-                    stacklevel=2,
-                )
+        saved = self._read() if self.path.exists() else None
+        if saved is None:
+            return
+        if saved.get("fingerprint") != fingerprint:
+            warnings.warn(
+                f"ignoring checkpoint {self.path}: it was written for another config, code, "
+                "seed, input or version; starting over",
+                stacklevel=2,
+            )
+            return
+        self.resumed = saved["phases"]
+        self.elapsed_before = float(saved.get("elapsed_s", 0.0))
+        log.info("resuming from checkpoint %s", self.path)
+        threads = saved.get("threads")
+        if threads is not None and threads != torch.get_num_threads():
+            warnings.warn(
+                f"checkpoint {self.path} was written with {threads} torch threads, this run "
+                f"has {torch.get_num_threads()}: the result may differ in its last bits from "
+                f"an uninterrupted run (rerun with --threads {threads} to match it)",
+                stacklevel=2,
+            )
+
+    def _read(self) -> dict | None:
+        """The saved checkpoint, or None after setting an unreadable one aside."""
+        try:
+            saved = io.load_torch(self.path, fix="")
+            if isinstance(saved.get("phases"), list):
+                return saved
+            problem = "it has no phases"
+        except CorruptFileError as err:
+            problem = str(err).rstrip("; ")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.unreadable-{stamp}")
+        self.path.replace(aside)
+        warnings.warn(
+            f"checkpoint {self.path} cannot be read ({problem}); set aside as {aside.name}, "
+            "starting over",
+            stacklevel=3,
+        )
+        return None
+
+    def elapsed_s(self) -> float:
+        """Training seconds of this stage, summed over the runs it was resumed from."""
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def _write(self, phases: list[dict]) -> bool:
+        """Write the checkpoint; on failure (a full disk) warn and return False."""
+        try:
+            io.save_torch(
+                self.path,
+                {"fingerprint": self.fingerprint, "phases": phases,
+                 "elapsed_s": self.elapsed_s(), "threads": torch.get_num_threads()},
+            )  # fmt: skip
+        except (OSError, RuntimeError) as err:
+            warnings.warn(
+                f"could not write checkpoint {self.path} ({err}); training goes on, but a "
+                "kill now would lose the progress since the last checkpoint",
+                stacklevel=3,
+            )
+            return False
+        return True
 
     def next_phase(self) -> tuple[int, dict | None]:
         """Open the next phase; return its number and its record in the resumed file."""
@@ -146,8 +203,7 @@ class Checkpointer:
 
     def save(self, number: int, record: dict) -> None:
         self.records[number] = record
-        phases = [r for r in self.records if r]
-        io.save_torch(self.path, {"fingerprint": self.fingerprint, "phases": phases})
+        self._write([r for r in self.records if r])
         self.last_save = time.monotonic()
 
     def finish(self, number: int, record: dict) -> None:
@@ -158,9 +214,10 @@ class Checkpointer:
     def check_terminate(self) -> None:
         if self.terminate:
             phases = [r for r in self.records if r]
-            if phases:
-                io.save_torch(self.path, {"fingerprint": self.fingerprint, "phases": phases})
-            log.warning("SIGTERM: checkpoint written to %s; exiting", self.path)
+            if phases and self._write(phases):
+                log.warning("SIGTERM: checkpoint written to %s; exiting", self.path)
+            else:
+                log.warning("SIGTERM: exiting without a new checkpoint")
             raise Terminated
 
     def on_sigterm(self, signum, frame) -> None:

@@ -10,11 +10,12 @@ rule init:
         "logs/init/{dataset}/{ae}/seed-{seed}.log",
     benchmark:
         "benchmarks/init/{dataset}/{ae}/seed-{seed}.tsv"
+    threads: config["threads"]["init"]
     conda:
         ENV
     shell:
         "deepclust init --pretrained {input.model} --data {input.data}"
-        " --seed {wildcards.seed} --out {output} > {log} 2>&1"
+        " --seed {wildcards.seed} --out {output} --threads {threads} > {log} 2>&1"
 
 
 # One job per algorithm; the file of its fit is an input, so editing dec.py re-runs only DEC.
@@ -35,9 +36,10 @@ rule fit:
         "logs/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
     benchmark:
         "benchmarks/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.tsv"
+    threads: config["threads"]["fit"]
     conda:
         ENV
     shell:
         "deepclust fit --algorithm {wildcards.algorithm}"
         " --pretrained {input.model} --init {input.init} --data {input.data}"
-        " --seed {wildcards.seed} --out {params.out} > {log} 2>&1"
+        " --seed {wildcards.seed} --out {params.out} --threads {threads} > {log} 2>&1"

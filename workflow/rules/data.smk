@@ -6,8 +6,9 @@ rule prepare:
         "logs/prepare/{dataset}.log",
     benchmark:
         "benchmarks/prepare/{dataset}.tsv"
+    threads: config["threads"]["prepare"]
     conda:
         ENV
     shell:
         "deepclust prepare --dataset {wildcards.dataset}"
-        " --out {output.data} > {log} 2>&1"
+        " --out {output.data} --threads {threads} > {log} 2>&1"

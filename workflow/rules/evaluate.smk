@@ -8,6 +8,7 @@ rule evaluate:
         run=lambda wc, input: Path(input.result).parent,
     log:
         "logs/evaluate/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
+    threads: 1  # scores and tables
     conda:
         ENV
     shell:
@@ -28,6 +29,7 @@ rule summarize:
         out=lambda wc, output: Path(output.summary).parent,
     log:
         "logs/summarize.log",
+    threads: 1  # scores and tables
     conda:
         ENV
     shell:

@@ -12,8 +12,9 @@ rule pretrain:
         "logs/pretrain/{dataset}/{ae}/seed-{seed}.log",
     benchmark:
         "benchmarks/pretrain/{dataset}/{ae}/seed-{seed}.tsv"
+    threads: config["threads"]["pretrain"]
     conda:
         ENV
     shell:
         "deepclust pretrain --ae {wildcards.ae} --data {input.data}"
-        " --seed {wildcards.seed} --out {params.out} > {log} 2>&1"
+        " --seed {wildcards.seed} --out {params.out} --threads {threads} > {log} 2>&1"

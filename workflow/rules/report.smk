@@ -47,6 +47,7 @@ rule plot_run:
         out=lambda wc, output: Path(output.embedding).parent,
     log:
         "logs/plot_run/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
+    threads: 1  # UMAP with a fixed random_state runs on one thread
     benchmark:
         "benchmarks/plot_run/{dataset}/{ae}/{algorithm}/seed-{seed}.tsv"
     conda:
@@ -92,6 +93,7 @@ rule report:
         out=lambda wc, output: Path(output.report).parent,
     log:
         "logs/report.log",
+    threads: 1  # matplotlib figures
     conda:
         ENV
     shell:

@@ -140,7 +140,9 @@ def refine_kl(
         state["labels"] = labels
         if step > 0 and delta < params.tol:
             objective.stop = True
-        return {"delta_label": delta, "n_changed": n_changed}
+        # the stage's check tells a collapse (fewer clusters) from convergence by this count
+        n_found = int(labels.unique().numel())
+        return {"delta_label": delta, "n_changed": n_changed, "n_clusters_found": n_found}
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         p = state["p"][idx]

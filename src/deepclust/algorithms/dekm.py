@@ -149,7 +149,8 @@ def fit(
         state["labels"], state["centers"] = labels, centers
         V = rotation(within_class_scatter(h, labels, centers))
         state["V"], state["targets"] = V, greedy_targets(h, labels, centers, V)
-        return {"delta_label": delta, "n_changed": n_changed}
+        n_found = int(labels.unique().numel())  # a collapse is not convergence (degenerate.py)
+        return {"delta_label": delta, "n_changed": n_changed, "n_clusters_found": n_found}
 
     def before_step(step: int) -> dict | None:
         if step % params.update_interval:
