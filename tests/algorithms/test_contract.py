@@ -26,6 +26,7 @@ TINY = {
         "batch_size": 32,
     },
     "dynae": {"update_interval": 3, "max_iter": 15, "batch_size": 32, "augment": False},
+    "n2d": {"n_neighbors": 10},
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, dkm, dynae, idec
+from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, dkm, dynae, idec, n2d
 from deepclust.algorithms.base import Algorithm
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -18,6 +18,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         dekm.ALGORITHM,
         damic.ALGORITHM,
         dynae.ALGORITHM,
+        n2d.ALGORITHM,
     )
 }
 
