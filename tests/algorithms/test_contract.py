@@ -27,6 +27,7 @@ TINY = {
     },
     "dynae": {"update_interval": 3, "max_iter": 15, "batch_size": 32, "augment": False},
     "n2d": {"n_neighbors": 10},
+    "den": {"epochs": 2, "batch_size": 32, "kmeans_n_init": 2},
 }
 
 

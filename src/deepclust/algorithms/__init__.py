@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, dkm, dynae, idec, n2d
+from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, den, dkm, dynae, idec, n2d
 from deepclust.algorithms.base import Algorithm
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -19,6 +19,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         damic.ALGORITHM,
         dynae.ALGORITHM,
         n2d.ALGORITHM,
+        den.ALGORITHM,
     )
 }
 
