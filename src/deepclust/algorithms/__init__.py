@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, den, dkm, dynae, idec, n2d
+from deepclust.algorithms import (
+    aec,
+    aekm,
+    damic,
+    dcec,
+    dcn,
+    ddc,
+    dec,
+    dekm,
+    den,
+    dkm,
+    dynae,
+    idec,
+    n2d,
+)
 from deepclust.algorithms.base import Algorithm
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -20,6 +34,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         dynae.ALGORITHM,
         n2d.ALGORITHM,
         den.ALGORITHM,
+        ddc.ALGORITHM,
     )
 }
 
