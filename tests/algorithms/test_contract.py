@@ -29,6 +29,7 @@ TINY = {
     "n2d": {"n_neighbors": 10},
     "den": {"epochs": 2, "batch_size": 32, "kmeans_n_init": 2},
     "ddc": {"tsne_max_iter": 250},
+    "acedec": {"max_iter": 9, "batch_size": 32},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deepclust.algorithms import (
+    acedec,
     aec,
     aekm,
     damic,
@@ -35,6 +36,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         n2d.ALGORITHM,
         den.ALGORITHM,
         ddc.ALGORITHM,
+        acedec.ALGORITHM,
     )
 }
 
