@@ -30,6 +30,7 @@ TINY = {
     "den": {"epochs": 2, "batch_size": 32, "kmeans_n_init": 2},
     "ddc": {"tsne_max_iter": 250},
     "acedec": {"max_iter": 9, "batch_size": 32},
+    "dipencoder": {"epochs": 2, "batch_per_cluster": 15, "min_points": 4},
 }
 
 

@@ -13,6 +13,7 @@ from deepclust.algorithms import (
     dec,
     dekm,
     den,
+    dipencoder,
     dkm,
     dynae,
     idec,
@@ -37,6 +38,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         den.ALGORITHM,
         ddc.ALGORITHM,
         acedec.ALGORITHM,
+        dipencoder.ALGORITHM,
     )
 }
 
