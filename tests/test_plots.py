@@ -120,6 +120,7 @@ def test_published_numbers_from_a_paper_outside_shared_papers_name_it():
     assert ref.source == "N2D (McConville et al., ICPR 2020) Table"
     assert published.reference("fashion_mnist", "n2d", "nmi").value == pytest.approx(0.684)
     assert published.reference("usps", "n2d", "acc") is None  # not checked: left out
+    assert published.reference("mnist", "vade", "acc").source == "003 Table 3"
 
 
 def test_published_lookup_without_a_number():

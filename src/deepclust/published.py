@@ -48,6 +48,7 @@ ALGORITHMS = {
     "damic": "DAMIC",
     "dcec": "DCEC",
     "n2d": "N2D",
+    "vade": "VaDE",  # 003 Table 3
 }
 # The paper (file prefix) that introduced a method, where it is in the set.
 OWN_PAPER = {

@@ -31,6 +31,7 @@ TINY = {
     "ddc": {"tsne_max_iter": 250},
     "acedec": {"max_iter": 9, "batch_size": 32},
     "dipencoder": {"epochs": 2, "batch_per_cluster": 15, "min_points": 4},
+    "vade": {"epochs": 2, "batch_size": 32},
 }
 
 

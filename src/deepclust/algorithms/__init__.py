@@ -18,6 +18,7 @@ from deepclust.algorithms import (
     dynae,
     idec,
     n2d,
+    vade,
 )
 from deepclust.algorithms.base import Algorithm
 
@@ -39,6 +40,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         ddc.ALGORITHM,
         acedec.ALGORITHM,
         dipencoder.ALGORITHM,
+        vade.ALGORITHM,
     )
 }
 
