@@ -24,9 +24,12 @@ survey authors' library, uses the same), COIL20's under ``preset: paper``; J = 2
 in ClustPy; t = the mean squared distance of a sample to its J neighbours when ``t`` is null
 (ClustPy's t = 1 makes exp(−‖x_i − x_j‖²/t) vanish on pixel data, where neighbours are tens of
 squared units apart); Adam, lr 0.001, batch 256, 100 epochs (ClustPy's training settings).
-Scale: L_s grows linearly with the embedding and L_rec is a per-feature mean, so β = 1 can
-shrink a small embedding towards 0 (on the tests' blobs, whose embedding is about 0.1 in size,
-it does, and k-means then fails; β = 0.01 does not). Check β against your embedding's scale.
+Scale: L_rec is the per-feature mean, as for every method here, while the survey's Eq. 2
+sums over the d features, so against the survey's normalisation α and β weigh d times more
+(the weights of DEN's own paper may be on yet another scale). L_s also grows linearly with the
+embedding, so β = 1 can shrink a small embedding towards 0 (on the tests' blobs, whose
+embedding is about 0.1 in size, it does, and k-means then fails; β = 0.01 does not). Check α
+and β against your data.
 
 New samples: encode them with the trained encoder and take the nearest k-means center (the
 centers are saved); the survey's Sec. 3.1 caveat concerns N2D and DDC.
