@@ -31,6 +31,11 @@ HISTORY_KEYS = (  # every other column of a training history is a loss term
     "step", "epoch", "delta_label", "n_changed", "phase",
     "agreement",  # DAMIC
     "n_conflicted", "conflicted_fraction", "centroids_updated", "beta1", "beta2",  # DynAE
+    "em_iterations", "em_converged", "log_likelihood_lower_bound",  # N2D
+    "t", "kmeans_inertia",  # DEN
+    "d_c", "n_density_peaks", "n_clusters_found", "tsne_kl_divergence",  # DDC
+    "reconstruction_weight",  # DipEncoder
+    "lr",  # VaDE
 )  # fmt: skip
 
 
