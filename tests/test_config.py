@@ -89,6 +89,10 @@ def test_presets_override_paper_defaults_and_keys_override_presets():
             lambda c: c["algorithms"].update(dcec={}),
             r"algorithms.dcec needs a conv autoencoder, but autoencoders.dense is dense",
         ),
+        (
+            lambda c: c["algorithms"].update(den={}),  # digits: k = 10, embedding 5
+            r"algorithms.den needs embedding_dim >= the number of clusters .* on datasets digits",
+        ),
     ],
 )
 def test_every_dataset_autoencoder_algorithm_pairing_must_be_runnable(change, message):
