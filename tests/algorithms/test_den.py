@@ -3,6 +3,7 @@ import torch
 
 from deepclust import metrics
 from deepclust.algorithms import ALGORITHMS, den
+from tests.algorithms.pretrained import kmeans_start, pretrained_tiny
 
 
 def test_locality_loss_hand_value():
@@ -22,6 +23,13 @@ def test_group_sparsity_loss_hand_value_and_finite_gradient_at_zero():
     loss.backward()
     assert torch.isfinite(z.grad).all()
     assert z.grad[0, 0].item() == pytest.approx(2 * 2**0.5 * 3 / 5 / 2)  # λ √n_g z/‖z‖ / |B|
+
+
+def test_reconstruction_is_eq_2_summed_over_features():
+    x = torch.tensor([[1.0, 2.0], [0.0, 0.0]])
+    x_hat = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    # (1/2)·((0 + 4) + (1 + 1)) = 3, not the per-feature mean 1.5
+    assert den.reconstruction_loss(x, x_hat).item() == pytest.approx(3.0)
 
 
 def test_groups_are_consecutive_and_need_one_feature_per_cluster():
@@ -46,23 +54,25 @@ def test_paper_preset_uses_table_3s_coil20_weights():
     assert ALGORITHMS["den"].params_from_config({}, "mnist").alpha == 0.5
 
 
-def _fit(blobs, tiny_ae, tiny_init, **changes):
+def _fit(blobs, **changes):
     X, y = blobs
+    ae = pretrained_tiny(X)
+    start = kmeans_start(ae, X, 3)
     params = den.DENParams(epochs=15, batch_size=30, kmeans_n_init=5, lr=0.01, **changes)
-    result = den.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    result = den.fit(ae, X, start, params, generator=torch.Generator(), progress=False)
     epochs = [row for row in result.history if "sparsity" in row]
+    assert metrics.acc(y, start.labels) == 1.0
     return metrics.acc(y, result.labels), epochs[0], epochs[-1], result
 
 
-def test_the_locality_constraint_pulls_neighbours_together(blobs, tiny_ae, tiny_init):
-    # Table 3's COIL20 weights (α 250, β 0); the start's k-means has ACC 1.0 here
-    acc, first, last, result = _fit(blobs, tiny_ae, tiny_init, alpha=250.0, beta=0.0)
+def test_the_locality_constraint_pulls_neighbours_together(blobs):
+    acc, first, last, result = _fit(blobs, alpha=250.0, beta=0.0)  # Table 3's COIL20 weights
     assert acc == 1.0
     assert last["locality"] < 0.2 * first["locality"]
     assert result.history[-1]["t"] > 0
 
 
-def test_the_group_sparsity_constraint_shrinks_the_groups(blobs, tiny_ae, tiny_init):
-    acc, first, last, _ = _fit(blobs, tiny_ae, tiny_init, beta=0.01)
+def test_the_group_sparsity_constraint_shrinks_the_groups(blobs):
+    acc, first, last, _ = _fit(blobs)  # the defaults: α 0.5, β 1
     assert acc == 1.0
-    assert last["sparsity"] < 0.8 * first["sparsity"]
+    assert last["sparsity"] < 0.2 * first["sparsity"]

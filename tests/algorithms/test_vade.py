@@ -47,6 +47,15 @@ def test_cluster_term_is_the_kl_of_gamma_from_pi_plus_the_expected_gaussian_kl()
     assert terms["kl"].item() == pytest.approx(expected)
 
 
+def test_the_default_reconstruction_weight_is_the_gaussian_one_for_the_aes_noise():
+    class Halve(torch.nn.Module):  # x̂ = x/2: squared errors x²/4
+        def forward(self, x):
+            return x / 2
+
+    X = torch.tensor([[2.0, 0.0], [2.0, 4.0]])
+    assert vade.noise_variance(Halve(), X, batch_size=1) == pytest.approx((1 + 0 + 1 + 4) / 4)
+
+
 def test_fit_keeps_the_clusters_and_raises_the_elbo(blobs):
     X, y = blobs
     start_ae = pretrained_tiny(X)
@@ -60,3 +69,6 @@ def test_fit_keeps_the_clusters_and_raises_the_elbo(blobs):
     assert epochs[-1]["loss"] < epochs[0]["loss"]
     assert result.state["mixture_weights"].sum().item() == pytest.approx(1.0)
     assert result.centers.shape == (3, 3)
+    assert result.history[-1]["reconstruction_weight"] == pytest.approx(
+        1 / (2 * vade.noise_variance(start_ae, X))
+    )
