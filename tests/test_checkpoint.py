@@ -44,7 +44,11 @@ QUICK = {
         "hidden": [16, 8],
         "classifier_hidden": [16],
     },
-}  # dcec needs a convolutional autoencoder; it runs idec's code, resumed above
+    "den": {"epochs": 4, "batch_size": 32, "kmeans_n_init": 2},
+    "acedec": {"max_iter": 12, "batch_size": 32},
+    "dipencoder": {"epochs": 4, "batch_per_cluster": 10, "min_points": 4},
+    "vade": {"epochs": 4, "batch_size": 32},
+}  # n2d, ddc: no training; dcec needs a convolutional autoencoder (idec's code, resumed above)
 
 
 def _interrupt_at(monkeypatch, boundary: int) -> None:

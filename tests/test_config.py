@@ -32,7 +32,7 @@ def test_project_configs_are_valid_and_defaults_are_filled():
         (lambda c: c.update(datasets=["mnits"]), r"unknown dataset 'mnits'; known: digits, "),
         (
             lambda c: c["algorithms"].update(decc={}),
-            r"algorithms: unknown key 'decc'; known: aec, aekm",
+            r"algorithms: unknown key 'decc'; known: acedec, aec, aekm",
         ),
         (lambda c: c["algorithms"]["dec"].update(preset="slow"), r"algorithms.dec.preset: 'slow'"),
         (lambda c: c.update(device="gpu"), r"device: 'gpu' does not match"),
@@ -88,6 +88,10 @@ def test_presets_override_paper_defaults_and_keys_override_presets():
         (
             lambda c: c["algorithms"].update(dcec={}),
             r"algorithms.dcec needs a conv autoencoder, but autoencoders.dense is dense",
+        ),
+        (
+            lambda c: c["algorithms"].update(den={}),  # digits: k = 10, embedding 5
+            r"algorithms.den needs embedding_dim >= the number of clusters .* on datasets digits",
         ),
     ],
 )

@@ -196,6 +196,15 @@ def test_published_lookup_maps_our_names():
     assert published.reference("usps", "dekm", "acc").source == "002 Table III"
 
 
+def test_published_numbers_from_a_paper_outside_shared_papers_name_it():
+    ref = published.reference("mnist", "n2d", "acc")
+    assert ref.value == pytest.approx(0.979)
+    assert ref.source == "N2D (McConville et al., ICPR 2020) Table"
+    assert published.reference("fashion_mnist", "n2d", "nmi").value == pytest.approx(0.684)
+    assert published.reference("usps", "n2d", "acc") is None  # not checked: left out
+    assert published.reference("mnist", "vade", "acc").source == "003 Table 3"
+
+
 def test_published_lookup_without_a_number():
     assert published.reference("digits", "dec", "acc") is None
     assert published.reference("mnist", "aec", "acc") is None

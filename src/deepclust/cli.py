@@ -132,8 +132,8 @@ def _algorithms(args):
     from deepclust.algorithms import ALGORITHMS
 
     for a in ALGORITHMS.values():
-        presets = ", ".join(["paper", *a.presets])
-        print(f"{a.name:<8} {a.family:<13} presets: {presets}")
+        presets = ", ".join(dict.fromkeys(["paper", *a.presets]))
+        print(f"{a.name:<11} {a.family:<13} presets: {presets}")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -180,6 +180,19 @@ def _check_pairings(config: dict, source: str) -> None:
                     f"{source}: algorithms.{name} needs a {' or '.join(kinds)} autoencoder, "
                     f"but autoencoders.{ae_name} is {kind}{hint}"
                 )
+    if "den" in config["algorithms"]:  # one group of embedding features per cluster
+        for ae_name, ae in config["autoencoders"].items():
+            small = [
+                d
+                for d in config["datasets"]
+                if for_dataset(ae, d)["embedding_dim"] < DATASETS[d].n_clusters
+            ]
+            if small:
+                raise ConfigError(
+                    f"{source}: algorithms.den needs embedding_dim >= the number of clusters "
+                    f"(one feature group per cluster), but autoencoders.{ae_name} is smaller "
+                    f"on datasets {', '.join(small)}{hint}"
+                )
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

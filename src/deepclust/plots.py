@@ -17,6 +17,7 @@ from deepclust import metrics
 from deepclust.evaluate import METRIC_COLUMNS
 from deepclust.extras import require
 from deepclust.io import atomic_path
+from deepclust.manifold import cache_umap_compilation
 
 require("matplotlib", "Figures").use("Agg")
 plt = require("matplotlib.pyplot", "Figures")
@@ -30,6 +31,11 @@ HISTORY_KEYS = (  # every other column of a training history is a loss term
     "step", "epoch", "delta_label", "n_changed", "n_clusters_found", "phase",
     "agreement",  # DAMIC
     "n_conflicted", "conflicted_fraction", "centroids_updated", "beta1", "beta2",  # DynAE
+    "em_iterations", "em_converged", "log_likelihood_lower_bound",  # N2D
+    "t", "kmeans_inertia",  # DEN
+    "d_c", "n_density_peaks", "n_clusters_found", "tsne_kl_divergence",  # DDC
+    "reconstruction_weight",  # DipEncoder
+    "lr",  # VaDE
 )  # fmt: skip
 
 
@@ -180,32 +186,12 @@ def embed_2d(embedding: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
         perplexity = min(30.0, (len(embedding) - 1) / 3)
         tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
         return tsne.fit_transform(embedding), "t-SNE"
-    _cache_umap_compilation()
+    cache_umap_compilation()
     n_neighbors = min(15, len(embedding) - 1)
     reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed)
     with warnings.catch_warnings():  # "n_jobs overridden by setting random_state": intended
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         return reducer.fit_transform(embedding), "UMAP"
-
-
-def _cache_umap_compilation() -> None:
-    """Let numba cache umap-learn's compiled functions on disk (most lack ``cache=True``).
-
-    Compiling them takes ~15 s in every fresh process, which is most of a ``plot-run`` job; with
-    the cache a later job starts in a second. The results are the same either way.
-    """
-    import importlib
-
-    try:
-        from numba.core.dispatcher import Dispatcher
-
-        for name in ("umap_", "layouts", "utils", "spectral", "distances", "sparse"):
-            module = importlib.import_module(f"umap.{name}")
-            for obj in vars(module).values():
-                if isinstance(obj, Dispatcher):
-                    obj.enable_caching()
-    except Exception as err:  # only a speed-up: never fail a figure over it
-        log.debug("numba caching for umap not enabled: %s", err)
 
 
 def subsample(n: int, max_points: int = MAX_EMBEDDING_POINTS, seed: int = 0) -> np.ndarray:

@@ -3,16 +3,21 @@
 The JSON (232 records, copied from ``shared/papers/published-results.json`` and shipped as package
 data) holds every number of the result tables of the DEKM (002), DynAE (003) and DAMIC (004)
 papers and the survey's text (000), each with ``value_fraction`` normalised to [0, 1].
+``data_files/published-other-papers.json`` adds, in the same format, numbers from papers outside
+``shared/papers`` (N2D's); there ``paper`` is a citation and ``notes`` says where each number was
+read, since the paper itself could not be checked here.
 
 One (dataset, algorithm, metric) can have several published numbers (DEC on MNIST: 84.30 in 002,
 0.863 in 003, 0.84 in 004). :func:`reference` picks the one to print: the method's own paper
-(DEKM in 002, DynAE in 003, DAMIC in 004), else a number that 002 marks as copied from the
-original paper, else the median of the reported values; :func:`lookup` returns all of them.
+(DEKM in 002, DynAE in 003, DAMIC in 004, N2D in its own), else a number that 002 marks as
+copied from the original paper, else the median of the reported values; :func:`lookup` returns
+all of them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -42,9 +47,17 @@ ALGORITHMS = {
     "dynae": "DynAE",
     "damic": "DAMIC",
     "dcec": "DCEC",
+    "n2d": "N2D",
+    "vade": "VaDE",  # 003 Table 3
 }
 # The paper (file prefix) that introduced a method, where it is in the set.
-OWN_PAPER = {"DEKM": "002", "DynAE": "003", "DAMIC": "004"}
+OWN_PAPER = {
+    "DEKM": "002",
+    "DynAE": "003",
+    "DAMIC": "004",
+    "N2D": "N2D (McConville et al., ICPR 2020)",
+}
+FILES = ("published-results.json", "published-other-papers.json")
 METRICS = ("acc", "nmi", "ari")
 
 
@@ -57,20 +70,23 @@ class Published:
     metric: str  # "acc" | "nmi" | "ari"
     value: float  # as a fraction in [0, 1]
     printed: str  # as printed in the paper ("84.30*", "0.863")
-    source: str  # "002 Table III"
+    paper: str  # the file prefix of a paper in shared/papers ("002"), else a citation
+    table: str  # "Table III"
     from_original_paper: bool  # 002's "*": copied from the method's own paper
 
     @property
-    def paper(self) -> str:
-        return self.source.split()[0]
+    def source(self) -> str:
+        """Where the number is printed: "002 Table III"."""
+        return f"{self.paper} {self.table}"
 
 
 @cache
 def records() -> tuple[Published, ...]:
-    """Every ACC/NMI/ARI record of the shipped JSON."""
-    text = resources.files("deepclust").joinpath("data_files/published-results.json").read_text()
+    """Every ACC/NMI/ARI record of the shipped JSON files."""
+    folder = resources.files("deepclust").joinpath("data_files")
+    rows = [r for name in FILES for r in json.loads(folder.joinpath(name).read_text())]
     out = []
-    for r in json.loads(text):
+    for r in rows:
         metric = r["metric"].lower()
         if metric not in METRICS:
             continue  # REC, SIL: not clustering metrics we report
@@ -81,7 +97,8 @@ def records() -> tuple[Published, ...]:
                 metric=metric,
                 value=float(r["value_fraction"]),
                 printed=str(r["value_printed"]),
-                source=f"{r['paper'][:3]} {r['table']}",
+                paper=_paper(r["paper"]),
+                table=r["table"],
                 from_original_paper=bool(r["from_original_paper"]),
             )
         )
@@ -107,3 +124,8 @@ def reference(dataset: str, algorithm: str, metric: str) -> Published | None:
         return (own or original)[0]
     ranked = sorted(found, key=lambda r: (r.value, r.paper))
     return ranked[(len(ranked) - 1) // 2]  # the median (the lower one of an even count)
+
+
+def _paper(name: str) -> str:
+    """The prefix "002" of a file in shared/papers ("002_7ef2d2f3977ca2dc.txt"), else a citation."""
+    return name[:3] if re.fullmatch(r"\d{3}_\w+\.txt", name) else name

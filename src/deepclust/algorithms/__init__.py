@@ -4,7 +4,24 @@ algorithms of installed plug-ins (``deepclust.plugins``)."""
 from __future__ import annotations
 
 from deepclust import plugins
-from deepclust.algorithms import aec, aekm, damic, dcec, dcn, dec, dekm, dkm, dynae, idec
+from deepclust.algorithms import (
+    acedec,
+    aec,
+    aekm,
+    damic,
+    dcec,
+    dcn,
+    ddc,
+    dec,
+    dekm,
+    den,
+    dipencoder,
+    dkm,
+    dynae,
+    idec,
+    n2d,
+    vade,
+)
 from deepclust.algorithms.base import Algorithm
 
 _BUILTIN: dict[str, Algorithm] = {
@@ -20,6 +37,12 @@ _BUILTIN: dict[str, Algorithm] = {
         dekm.ALGORITHM,
         damic.ALGORITHM,
         dynae.ALGORITHM,
+        n2d.ALGORITHM,
+        den.ALGORITHM,
+        ddc.ALGORITHM,
+        acedec.ALGORITHM,
+        dipencoder.ALGORITHM,
+        vade.ALGORITHM,
     )
 }
 

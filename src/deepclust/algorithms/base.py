@@ -124,3 +124,9 @@ def cluster_means(z: torch.Tensor, labels: torch.Tensor, previous: torch.Tensor)
     sums = torch.zeros_like(previous).index_add_(0, labels, z)
     means = sums / counts.clamp(min=1)[:, None]
     return torch.where(counts[:, None] > 0, means, previous)
+
+
+def draw_seed(generator: torch.Generator) -> int:
+    """A seed for a library that takes its own (scikit-learn, umap-learn), drawn from the run's
+    generator so that the run stays reproducible."""
+    return int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))

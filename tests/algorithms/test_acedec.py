@@ -1,0 +1,66 @@
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deepclust import metrics
+from deepclust.algorithms import acedec
+from tests.algorithms.pretrained import kmeans_start, pretrained_tiny
+
+
+def test_weighted_distance_hand_value():
+    a = torch.tensor([[1.0, 2.0]])
+    b = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    beta = torch.tensor([0.5, 1.0])
+    # Σ_j β_j² (a_j − b_j)²: 0.25·1 + 1·4 = 4.25 and 0 + 4 = 4
+    assert acedec.weighted_sq_distance(a, b, beta).tolist() == [[4.25, 4.0]]
+
+
+def test_clustering_loss_hand_value():
+    y = torch.tensor([[1.0, 2.0], [3.0, 0.0]])
+    centers = torch.tensor([[1.0, 0.0], [2.0, 0.0]])  # μ_h(i) of each row
+    shared = torch.tensor([2.0, 1.0])
+    betas = torch.tensor([[0.8, 0.5], [0.2, 0.5]])  # (cluster, shared) weights per feature
+    # row 0: 0.64·0 + 0.25·4 + 0.04·1 + 0.25·1 = 1.29; row 1: 0.64·1 + 0 + 0.04·1 + 0.25·1 = 0.93
+    assert acedec.clustering_loss(y, centers, shared, betas).item() == pytest.approx(1.11)
+
+
+def test_initial_betas_minimise_eq_11_for_the_start():
+    y = torch.tensor([[0.0, 0.0], [0.0, 2.0], [4.0, 0.0], [4.0, 2.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    centers = torch.tensor([[0.0, 1.0], [4.0, 1.0]])
+    betas = torch.softmax(acedec.initial_beta_logits(y, labels, centers), dim=0)
+    # feature 0: a = 0 (all on their center), b = 4 → β_ci = 1; feature 1: a = b = 1 → ½
+    assert betas[0].tolist() == pytest.approx([1.0, 0.5])
+    assert betas.sum(dim=0).tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_minibatch_kmeans_update_hand_values():
+    centers = torch.tensor([[0.0, 0.0], [10.0, 10.0], [5.0, 5.0]])
+    counts = torch.tensor([0.0, 2.0, 1.0])
+    y = torch.tensor([[2.0, 0.0], [4.0, 4.0], [13.0, 10.0]])
+    acedec.minibatch_kmeans_update(centers, counts, y, torch.tensor([0, 0, 1]))
+    assert counts.tolist() == [2.0, 3.0, 1.0]
+    assert centers[0].tolist() == [3.0, 2.0]  # first samples: the center becomes their mean
+    assert centers[1].tolist() == [11.0, 10.0]  # 10 + (1/3)(13 − 10)
+    assert centers[2].tolist() == [5.0, 5.0]  # no sample: unchanged
+
+
+def test_fit_keeps_the_starts_clusters_and_lowers_the_loss(blobs):
+    X, y = blobs
+    start_ae = pretrained_tiny(X)
+    start = kmeans_start(start_ae, X, 3)
+    params = acedec.ACeDeCParams(max_iter=60, batch_size=30)
+    result = acedec.fit(start_ae, X, start, params, generator=torch.Generator(), progress=False)
+    assert metrics.acc(y, start.labels) == 1.0
+    assert metrics.acc(y, result.labels) == 1.0
+    epochs = [row for row in result.history if "clustering" in row]
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    V = result.state["rotation"]
+    ae = copy.deepcopy(start_ae)
+    ae.load_state_dict(result.state["autoencoder"])
+    z = ae.encode(X).detach()
+    assert torch.allclose(torch.as_tensor(result.embedding), z @ V, atol=1e-6)
+    with torch.no_grad():  # the reconstruction runs through V Vᵀ and stays good
+        assert F.mse_loss(ae.decode(z @ V @ V.T), X) < 2 * F.mse_loss(start_ae(X), X)
