@@ -76,3 +76,18 @@ def test_the_group_sparsity_constraint_shrinks_the_groups(blobs):
     acc, first, last, _ = _fit(blobs)  # the defaults: α 0.5, β 1
     assert acc == 1.0
     assert last["sparsity"] < 0.2 * first["sparsity"]
+
+
+def test_the_loss_trained_weighs_the_terms_by_the_configured_alpha_beta_and_t(
+    blobs, tiny_ae, tiny_init
+):
+    X, _ = blobs
+    # α 3, β 0.5 and t 2, none of them a default: the configured values are the ones used
+    params = den.DENParams(alpha=3.0, beta=0.5, t=2.0, epochs=2, batch_size=30, kmeans_n_init=1)
+    result = den.fit(tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False)
+    rows = [row for row in result.history if "sparsity" in row]
+    assert len(rows) == 2
+    for row in rows:
+        expected = row["reconstruction"] + 3.0 * row["locality"] + 0.5 * row["sparsity"]
+        assert row["loss"] == pytest.approx(expected)
+    assert result.history[-1]["t"] == 2.0

@@ -82,3 +82,18 @@ def test_fit_keeps_the_starts_clusters(blobs):
     assert result.state["axes"].shape == (3, 3)
     rows = [row for row in result.history if "clustering" in row]
     assert rows[-1]["clustering"] < rows[0]["clustering"] < 0
+
+
+def test_the_loss_trained_weighs_the_reconstruction_by_the_configured_lambda(
+    blobs, tiny_ae, tiny_init
+):
+    X, _ = blobs
+    params = dipencoder.DipEncoderParams(epochs=2, batch_per_cluster=10, reconstruction_weight=0.3)
+    result = dipencoder.fit(
+        tiny_ae, X, tiny_init, params, generator=torch.Generator(), progress=False
+    )
+    rows = [row for row in result.history if "clustering" in row]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["loss"] == pytest.approx(0.3 * row["reconstruction"] + row["clustering"])
+    assert result.history[-1]["reconstruction_weight"] == 0.3

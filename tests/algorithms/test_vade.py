@@ -30,6 +30,9 @@ def test_one_cluster_loss_is_reconstruction_plus_the_gaussian_kl():
     assert terms["reconstruction"].item() == pytest.approx(1.0)
     assert terms["kl"].item() == pytest.approx(0.125)
     assert terms["loss"].item() == pytest.approx(1.125)
+    weighted = vade.negative_elbo(x, x_hat, mu, log_var, mu, p, alpha=3.0)
+    assert weighted["reconstruction"].item() == pytest.approx(3.0)  # α Σ (x − x̂)²
+    assert weighted["loss"].item() == pytest.approx(3.125)
 
 
 def test_cluster_term_is_the_kl_of_gamma_from_pi_plus_the_expected_gaussian_kl():
