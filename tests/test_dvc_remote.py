@@ -57,11 +57,12 @@ def _out(cwd: Path, env: dict, *cmd: str) -> str:
 
 
 def _digests(root: Path) -> dict[str, str]:
+    """The artifacts' contents (not the stages' local `.kept/` copies, which DVC never shares)."""
     return {
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for folder in ("data", "results")
         for path in sorted((root / folder).rglob("*"))
-        if path.is_file() and path.name != ".gitignore"
+        if path.is_file() and path.name != ".gitignore" and ".kept" not in path.parts
     }
 
 
