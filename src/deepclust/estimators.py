@@ -45,6 +45,7 @@ from deepclust.initial import check_n_clusters, kmeans_init
 from deepclust.models.autoencoder import build, embed
 from deepclust.models.pretrain import pretrain
 from deepclust.seeding import resolve_device, seed_everything
+from deepclust.stages import autoencoder_record, load_autoencoder
 
 CACHE_ENV = "DEEPCLUST_CACHE"
 # What every estimator takes besides its algorithm's parameters, with the defaults.
@@ -157,7 +158,8 @@ class DeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         model, _ = pretrain(ae_cfg, X, generator=generator, image_shape=shape,
                                   progress=self.progress)  # fmt: skip
         if cached is not None:
-            io.save_torch(cached, _artifact(model, ae_cfg, seed, time.perf_counter() - start))
+            record = autoencoder_record(model, ae_cfg, seed, time.perf_counter() - start)
+            io.save_torch(cached, record)
         return model
 
 
@@ -169,22 +171,7 @@ def _load(path: Path) -> nn.Module:
     """An autoencoder from a pipeline artifact (``ae.pt``) or the estimators' cache."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such autoencoder file (a pipeline's ae.pt)")
-    saved = io.load_torch(path)
-    model = build(saved["arch"])
-    model.load_state_dict(saved["state_dict"])
-    return model
-
-
-def _artifact(model: nn.Module, ae_cfg: dict, seed: int, runtime: float) -> dict:
-    """The same fields as the pipeline's ae.pt, so either loads into the other."""
-    return {
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-        "arch": model.arch,
-        "config": ae_cfg,
-        "seed": seed,
-        "runtime_s": runtime,
-        "deepclust_version": __version__,
-    }
+    return load_autoencoder(path)
 
 
 def _cache_path(cache: Any, X: torch.Tensor, ae_cfg: dict, seed: int) -> Path | None:

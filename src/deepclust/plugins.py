@@ -38,3 +38,12 @@ def load(group: str, kind: type, builtin: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{where} would replace the built-in '{ep.name}'; rename it")
         found[ep.name] = obj
     return found
+
+
+def registry(module_globals: dict, name: str, group: str, kind: type, builtin: dict) -> dict:
+    """The registry ``name`` of a module (its ``globals()``): the built-ins and the plug-ins
+    of ``group``, loaded on first use and kept there (not at import, so that a plug-in can
+    import the module's types)."""
+    if name not in module_globals:
+        module_globals[name] = {**builtin, **load(group, kind, builtin)}
+    return module_globals[name]

@@ -137,20 +137,8 @@ def _pretrain(config, ae, ae_cfg, X, shape, data, seed, generator, out_dir: Path
         ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"]
     )
     runtime = ckpt.elapsed_s()
-    io.save_torch(
-        out_dir / "ae.pt",
-        {
-            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-            "arch": model.arch,
-            "config": ae_cfg,
-            "seed": seed,
-            "data_sha256": io.sha256_file(data),
-            "runtime_s": runtime,
-            "threads": torch.get_num_threads(),
-            "deepclust_version": __version__,
-            "environment": environment(),
-        },
-    )
+    record = autoencoder_record(model, ae_cfg, seed, runtime, data_sha256=io.sha256_file(data))
+    io.save_torch(out_dir / "ae.pt", record)
     io.write_csv(out_dir / "history.csv", pd.DataFrame(history))
     log.info(
         "pretrained %s on %s in %.1f s, final loss %.4g", ae, data, runtime, history[-1]["loss"]
@@ -162,7 +150,7 @@ def init(config: dict, pretrained: Path, data: Path, seed: int, out: Path) -> No
     with outputs.hold(out, folder=False):
         seed_everything(seed)
         arrays = io.read_prepared(data)
-        ae = _load_autoencoder(pretrained)
+        ae = load_autoencoder(pretrained)
         z = embed(ae, torch.from_numpy(arrays["X"])).numpy()
         result = kmeans_init(
             z,
@@ -205,7 +193,7 @@ def fit(
             return
         generator = seed_everything(seed)
         X = torch.from_numpy(arrays["X"]).to(device)
-        ae = _load_autoencoder(pretrained).to(device)
+        ae = load_autoencoder(pretrained).to(device)
         initial = InitialClustering(labels=init_arrays["labels"], centers=init_arrays["centers"])
         k = int(arrays["n_clusters"])
         with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]) as ckpt:
@@ -320,7 +308,23 @@ def _config_entry(config: dict, section: str, name: str, option: str) -> dict:
     return config[section][name]
 
 
-def _load_autoencoder(path: Path):
+def autoencoder_record(model, ae_cfg: dict, seed: int, runtime: float, **extra) -> dict:
+    """What ``ae.pt`` holds: the weights, the architecture to rebuild them, the settings and
+    seed that produced them, the run time and the provenance (the estimators' cache too)."""
+    return {
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+        "arch": model.arch,
+        "config": ae_cfg,
+        "seed": seed,
+        **extra,
+        "runtime_s": runtime,
+        "threads": torch.get_num_threads(),
+        "deepclust_version": __version__,
+        "environment": environment(),
+    }
+
+
+def load_autoencoder(path: Path):
     fix = "rerun the pretrain stage that writes it (delete it first; snakemake reruns it)"
     checkpoint = io.load_torch(path, fix=fix)
     try:

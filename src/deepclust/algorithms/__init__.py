@@ -48,12 +48,8 @@ _BUILTIN: dict[str, Algorithm] = {
 
 
 def registry() -> dict[str, Algorithm]:
-    """The built-in algorithms and the plug-ins', loaded on first use (not at import, so that
-    a plug-in can import ``deepclust.algorithms.base``)."""
-    if "ALGORITHMS" not in globals():
-        loaded = plugins.load(plugins.ALGORITHMS_GROUP, Algorithm, _BUILTIN)
-        globals()["ALGORITHMS"] = {**_BUILTIN, **loaded}
-    return globals()["ALGORITHMS"]
+    """The built-in algorithms and the plug-ins' (``deepclust.plugins``)."""
+    return plugins.registry(globals(), "ALGORITHMS", plugins.ALGORITHMS_GROUP, Algorithm, _BUILTIN)
 
 
 def __getattr__(name: str):

@@ -185,12 +185,8 @@ _BUILTIN: dict[str, Dataset] = {
 
 
 def registry() -> dict[str, Dataset]:
-    """The built-in datasets and the plug-ins', loaded on first use (not at import, so that
-    a plug-in can import ``Dataset`` from here)."""
-    if "DATASETS" not in globals():
-        loaded = plugins.load(plugins.DATASETS_GROUP, Dataset, _BUILTIN)
-        globals()["DATASETS"] = {**_BUILTIN, **loaded}
-    return globals()["DATASETS"]
+    """The built-in datasets and the plug-ins' (``deepclust.plugins``)."""
+    return plugins.registry(globals(), "DATASETS", plugins.DATASETS_GROUP, Dataset, _BUILTIN)
 
 
 def __getattr__(name: str):
