@@ -24,7 +24,7 @@ for batch in mnist:0 usps:0 usps:1 usps:2 usps:3 usps:4 mnist:1 mnist:2 fashion_
         targets+=("data/runs/$dataset/dense/$algorithm/seed-$seed/metrics.json")
     done
     .venv/bin/snakemake -s Snakefile -d "$workdir" --configfile "$workdir/config.yaml" \
-        --cores "$cores" --keep-going -q "${targets[@]}" || echo "reproduce.sh: $batch had failures"
+        --cores "$cores" --keep-going "${targets[@]}" || echo "reproduce.sh: $batch had failures"
     .venv/bin/deepclust collect --config "$workdir/config.yaml" --workdir "$workdir" \
         --ledger "$ledger" --doc docs/results.md
 done
