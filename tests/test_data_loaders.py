@@ -165,6 +165,37 @@ def test_missing_file_without_mirror_says_what_to_do(toy):
         download.fetch(TOY, None, raw)
 
 
+def test_a_plugins_own_raw_file_is_fetched_and_checked_by_its_spec(tmp_path, monkeypatch):
+    """A file outside RAW_FILES (a plug-in's) is served from <mirror>/<its path> when the
+    caller passes its spec, and a copy that does not match the spec's digest is refused."""
+    monkeypatch.setenv(download.OFFLINE_ENV, "1")
+    rel, mirror, raw = "mydata/x.bin", tmp_path / "mirror", tmp_path / "raw"
+    (mirror / "mydata").mkdir(parents=True)
+    (mirror / rel).write_bytes(CONTENT)
+    spec = download.RawFile(None, (hashlib.sha256(CONTENT).hexdigest(),))
+    assert download.fetch(rel, mirror, raw, spec=spec).read_bytes() == CONTENT
+    with pytest.raises(ValueError, match=r"unknown raw file 'mydata/x\.bin'"):
+        download.fetch(rel, mirror, raw)  # without its spec it is not a known file
+    wrong = download.RawFile(None, (hashlib.sha256(b"other").hexdigest(),))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        download.fetch(rel, mirror, raw, spec=wrong)
+
+
+def test_a_loader_is_tested_without_its_real_file_by_patching_fetch(tmp_path, monkeypatch):
+    """docs/datasets.md: loaders call ``download.fetch`` through the module, so patching it
+    hands them tiny files; here the MNIST loader reads a 3-image IDX pair."""
+    imgs = np.stack([np.full((28, 28), v) for v in (0, 51, 255)])
+    files = {
+        "mnist/train-images-idx3-ubyte.gz": _idx_gz(tmp_path / "i.gz", imgs),
+        "mnist/train-labels-idx1-ubyte.gz": _idx_gz(tmp_path / "l.gz", np.array([4, 0, 9])),
+    }
+    monkeypatch.setattr(download, "fetch", lambda rel, mirror, *a, **k: files[rel])
+    X, y = images.mnist_like("mnist", None, ("train",))
+    assert X.shape == (3, 784) and X.dtype == np.float32
+    np.testing.assert_allclose(X[:, 0], [0.0, 0.2, 1.0])
+    np.testing.assert_array_equal(y, [4, 0, 9])
+
+
 def test_registry_is_consistent():
     for d in DATASETS.values():
         assert set(d.raw_files) <= set(download.RAW_FILES), d.name

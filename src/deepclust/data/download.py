@@ -133,9 +133,16 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
 
 
-def fetch(rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR) -> Path:
-    """Return the cached, checksum-verified copy of raw file ``rel``, fetching it if needed."""
-    spec = _spec(rel)
+def fetch(
+    rel: str, mirror: Path | None, raw_dir: Path = RAW_DIR, *, spec: RawFile | None = None
+) -> Path:
+    """Return the cached, checksum-verified copy of raw file ``rel``, fetching it if needed.
+
+    ``rel`` is a key of ``RAW_FILES``, or any path under the mirror when ``spec`` gives its
+    URL and digests: a plug-in's own files live under ``<mirror>/<its dataset>/`` (or are put
+    straight into the cache, ``data/raw/<its dataset>/``) and are checked like the built-ins'.
+    """
+    spec = _spec(rel) if spec is None else spec
     target = Path(raw_dir) / rel
     if target.exists():
         got = io.sha256_file(target)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepclust.data.download import fetch
+from deepclust.data import download
 from deepclust.extras import require
 
 _COIL_PNG = re.compile(r"(?:.*/)?obj(\d+)__(\d+)\.png$")
@@ -53,8 +53,8 @@ def mnist_like(
     """MNIST-format images and labels of ``splits`` ('train', 't10k'), concatenated."""
     Xs, ys = [], []
     for split in splits:
-        X = read_idx(fetch(f"{folder}/{split}-images-idx3-ubyte.gz", mirror))
-        y = read_idx(fetch(f"{folder}/{split}-labels-idx1-ubyte.gz", mirror))
+        X = read_idx(download.fetch(f"{folder}/{split}-images-idx3-ubyte.gz", mirror))
+        y = read_idx(download.fetch(f"{folder}/{split}-labels-idx1-ubyte.gz", mirror))
         if X.ndim != 3 or y.shape != (len(X),):
             raise ValueError(f"{folder} {split}: images {X.shape} do not match labels {y.shape}")
         Xs.append(X.reshape(len(X), -1))
@@ -66,7 +66,7 @@ def usps(mirror: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """USPS, train + test (7,291 + 2,007) from usps.h5: 16×16 floats already in [0, 1]."""
     h5py = require("h5py", "The USPS loader")
 
-    path = fetch("usps/usps.h5", mirror)
+    path = download.fetch("usps/usps.h5", mirror)
     try:
         with h5py.File(path, "r") as h5:
             X = np.concatenate([h5["train/data"][()], h5["test/data"][()]])
@@ -83,7 +83,7 @@ def coil20(mirror: Path | None, size: int | None) -> tuple[np.ndarray, np.ndarra
     """
     Image = require("PIL.Image", "The COIL-20 loader")
 
-    path = fetch("coil20/coil-20-proc.zip", mirror)
+    path = download.fetch("coil20/coil-20-proc.zip", mirror)
     try:
         with zipfile.ZipFile(path) as archive:
             entries = sorted(
@@ -112,7 +112,7 @@ def coil20_mat(mirror: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """COIL-20 at 32×32 from Deng Cai's COIL20.mat (rows stored column-major, so transposed)."""
     from scipy.io import loadmat
 
-    path = fetch("coil20/COIL20.mat", mirror)
+    path = download.fetch("coil20/COIL20.mat", mirror)
     try:
         mat = loadmat(path)
         X = mat["fea"].reshape(-1, 32, 32).transpose(0, 2, 1).reshape(-1, 32 * 32)

@@ -55,7 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deepclust.data.download import RCV1_QRELS, RCV1_TOKEN_FILES, fetch
+from deepclust.data import download
+from deepclust.data.download import RCV1_QRELS, RCV1_TOKEN_FILES
 from deepclust.data.images import corrupt
 from deepclust.data.text import N_FEATURES, count_matrix, most_frequent, tfidf_scaled
 
@@ -90,7 +91,7 @@ def load(
     mirror: Path | None, seed: int, n_samples: int = N_SAMPLES, n_features: int = N_FEATURES
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fetch the RCV1-v2 raw files and build the seeded subset."""
-    paths = [fetch(rel, mirror) for rel in RAW_FILES]
+    paths = [download.fetch(rel, mirror) for rel in RAW_FILES]
     corpus = build(paths[:-1], paths[-1], seed, n_samples, n_features)
     return corpus.X, corpus.y
 

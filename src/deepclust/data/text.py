@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
-from deepclust.data.download import fetch
+from deepclust.data import download
 from deepclust.data.images import corrupt
 from deepclust.extras import require
 
@@ -41,7 +41,7 @@ _SPLITS = ("20news-bydate-train", "20news-bydate-test")
 
 def newsgroups(mirror: Path | None, n_features: int = N_FEATURES) -> tuple[np.ndarray, np.ndarray]:
     """The 20news tf-idf matrix (18,846 × 2,000 float32) and its labels 0..19."""
-    docs, y, _ = read_bydate(fetch("20newsgroups/20news-bydate.tar.gz", mirror))
+    docs, y, _ = read_bydate(download.fetch("20newsgroups/20news-bydate.tar.gz", mirror))
     return features(docs, n_features), y
 
 
