@@ -27,6 +27,10 @@ TINY_CONFIG = ROOT / "tests" / "config.tiny.yaml"
 DIGITS_MIN_ACC = 0.21
 DIGITS_MIN_NMI = 0.1
 
+# One torch thread per test process, as each stage gets under Snakemake: the tests run in
+# parallel (pytest-xdist, a worker per core), and more threads than cores slows all of them.
+torch.set_num_threads(1)
+
 
 @pytest.fixture
 def blobs() -> tuple[torch.Tensor, np.ndarray]:
@@ -122,8 +126,21 @@ def slurm_unavailable_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip `slurm` tests, with the reason, where no Slurm runs; with REQUIRE_SLURM=1 (CI)
-    fail instead, so that a broken Slurm cannot pass as a skip."""
+    """Group the tests for pytest-xdist (``--dist loadgroup``): those that read the session's
+    ``tiny_run`` share one worker, so the tiny pipeline runs once; so do a module's tests that
+    share a module-scoped fixture (a Snakemake or DVC run, an installed plug-in); the Slurm
+    tests share one, so they queue on the local Slurm one after another. Skip `slurm` tests,
+    with the reason, where no Slurm runs; with REQUIRE_SLURM=1 (CI) fail instead, so that a
+    broken Slurm cannot pass as a skip."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        scopes = {d[-1].scope for d in fixtures.name2fixturedefs.values()} if fixtures else set()
+        if item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+        elif "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_run"))
+        elif "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     slurm_items = [item for item in items if item.get_closest_marker("slurm")]
     reason = slurm_unavailable_reason() if slurm_items else None
     if reason is None:

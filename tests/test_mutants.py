@@ -36,8 +36,8 @@ def test_no_mutant_is_stale():
 def test_every_named_test_exists():
     node_ids = sorted({t for m in MUTANTS for t in m.tests if "::" in t})
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         *node_ids],
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0",
+         "-p", "no:cacheprovider", *node_ids],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

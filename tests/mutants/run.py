@@ -82,7 +82,7 @@ def _child(src: Path, tests: tuple[str, ...], log: Path) -> None:
             os._exit(3)
         import pytest
 
-        code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+        code = int(pytest.main(["-x", "-q", "-n", "0", "-p", "no:cacheprovider", *tests]))
         sys.stdout.flush()
         sys.stderr.flush()
         log.with_suffix(".modules").write_text("\n".join(sys.modules))
