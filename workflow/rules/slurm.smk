@@ -9,7 +9,7 @@ import importlib.util
 if importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None:
     import snakemake_executor_plugin_slurm as slurm_executor
 
-    if not getattr(slurm_executor.query_job_status, "first_word_states", False):
+    if not hasattr(slurm_executor.query_job_status, "wrapped_query"):
         _query_job_status = slurm_executor.query_job_status
 
         async def _query_first_word_states(command, logger):
@@ -18,5 +18,5 @@ if importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None:
                 states = {job: (state.split() or [""])[0] for job, state in states.items()}
             return states, seconds
 
-        _query_first_word_states.first_word_states = True
+        _query_first_word_states.wrapped_query = _query_job_status
         slurm_executor.query_job_status = _query_first_word_states
