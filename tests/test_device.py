@@ -153,7 +153,7 @@ def test_each_stage_records_where_it_ran(slurm_gpu_job, tmp_path, caplog):
 
     runs = pd.DataFrame([io.read_json(metrics), {**io.read_json(metrics), "slurm_job_id": "7"}])
     table = where_table(runs)
-    assert "| cpu ⚠ CPU fallback |" in table and "| SLURM_JOB_GPUS=0 | 2 |" in table
+    assert "| cpu ⚠ GPU unused |" in table and "| SLURM_JOB_GPUS=0 | 2 |" in table
     assert table.rstrip().endswith("| 4242, 7 |")
 
 

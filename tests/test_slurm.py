@@ -161,7 +161,7 @@ def test_training_jobs_get_a_gpu_and_each_run_is_one_job(pipeline):
         assert record["device"] == "cpu" and (record["gpus_given"] is not None) == gpu, record
         log = (workdir / f"logs/fit/digits/dense/{algorithm}/seed-0.log").read_text()
         assert f"Slurm job {record['slurm_job_id']}" in log and "fit on device cpu" in log
-    assert "⚠ CPU fallback" in (workdir / paths.REPORT).read_text()
+    assert "⚠ GPU unused" in (workdir / paths.REPORT).read_text()
 
 
 def test_failing_job_is_reported_as_failed(tmp_path, tmp_path_factory):

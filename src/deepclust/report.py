@@ -115,7 +115,8 @@ WHERE_COLUMNS = ["device", "device_name", "torch", "cuda", "gpus_given"]
 def where_table(runs: pd.DataFrame) -> str:
     """Where the refinements ran (metrics.json's ``evaluate.RUN_FIELDS``): one row per device,
     its name, torch and CUDA versions and the GPUs the job was given, with the number of runs,
-    the hosts and the Slurm jobs; a CPU row with GPUs given is a CPU fallback."""
+    the hosts and the Slurm jobs; a CPU row with GPUs given (a fallback, or `device: cpu` in a
+    GPU job) is marked: the GPU idled."""
     if "device" not in runs:
         return ""
     runs = runs.astype({c: object for c in [*WHERE_COLUMNS, "host", "slurm_job_id"] if c in runs})
@@ -131,7 +132,7 @@ def where_table(runs: pd.DataFrame) -> str:
         hosts = ", ".join(sorted({str(h) for h in group["host"]}))
         device, name, torch, cuda, given = map(str, values)
         if device == "cpu" and given != "—":
-            device += " ⚠ CPU fallback"
+            device += " ⚠ GPU unused"
         cells = [device, name, torch, cuda, given, str(len(group)), hosts, shown or "—"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
