@@ -17,6 +17,7 @@ include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/slurm.smk"
 
 
 rule all:

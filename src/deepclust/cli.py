@@ -19,6 +19,7 @@ from deepclust import paths
 
 MIRROR_ENV = "DEEPCLUST_MIRROR"
 CONFIG_ENV = "DEEPCLUST_CONFIG"  # set by the Snakefile, so rules need no --config
+LISTINGS = ("datasets", "algorithms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
     )
+    if args.command not in LISTINGS:  # every stage's log says where it ran
+        from deepclust.provenance import describe, where
+
+        logging.getLogger("deepclust").info("%s: %s", args.command, describe(where()))
     try:
         args.handler(args)
     except (ValueError, OSError, RuntimeError, ArithmeticError, ImportError) as err:

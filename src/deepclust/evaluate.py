@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -101,9 +102,20 @@ def evaluate_run(run_dir: Path, data: Path, out: Path, key: paths.RunKey) -> Non
             "degenerate": symptoms,
             "runtime_s": float(result["runtime_s"]),
             "threads": int(result["threads"]) if "threads" in result else None,
+            **run_record(result),
         },
     )
     log.info("%s: %s", key, {k: round(v, 4) for k, v in scores.items()})
+
+
+RUN_FIELDS = ["device", "device_name", "torch", "cuda", "host", "slurm_job_id", "gpus_given"]
+
+
+def run_record(result: dict) -> dict:
+    """Where the fit ran (``provenance.device_record``, saved in result.npz), one key per field;
+    None for a run saved before deepclust recorded it."""
+    run = json.loads(str(result["run"])) if "run" in result else {}
+    return {field: run.get(field) for field in RUN_FIELDS}
 
 
 def summarize(config: dict, root: Path, out_dir: Path) -> pd.DataFrame:

@@ -65,7 +65,8 @@ def report(summary_csv: Path, out_dir: Path, root: Path = Path(".")) -> None:
     """
     summary_csv, out_dir, root = Path(summary_csv), Path(out_dir), Path(root)
     summary = pd.read_csv(summary_csv)
-    runs = pd.read_csv(summary_csv.parent / Path(paths.RUNS_CSV).name)
+    as_text = dict.fromkeys(["torch", "cuda", "slurm_job_id", "host", "gpus_given"], str)
+    runs = pd.read_csv(summary_csv.parent / Path(paths.RUNS_CSV).name, dtype=as_text)
     figure = out_dir / "figures" / Path(paths.METRICS_FIGURE).name
     plots.metrics_figure(summary, figure)
 
@@ -92,7 +93,9 @@ def report(summary_csv: Path, out_dir: Path, root: Path = Path(".")) -> None:
         + markdown_table(table)
         + "\n"
         + FOOTNOTE
-        + f"\n\n![metrics per algorithm]({figure.relative_to(out_dir)})\n"
+        + "\n\n"
+        + where_table(runs)
+        + f"\n![metrics per algorithm]({figure.relative_to(out_dir)})\n"
         + "".join(f"\n![pretraining]({p.relative_to(out_dir)})\n" for p in pretraining)
     )
     io.write_text(out_dir / Path(paths.REPORT).name, text)
@@ -104,6 +107,35 @@ FOOTNOTE = (
     "(deepclust.published; `*` = copied by the DEKM paper from the method's own paper); "
     "— = none published. Time: mean run time of the refinement in seconds."
 )
+
+
+WHERE_COLUMNS = ["device", "device_name", "torch", "cuda", "gpus_given"]
+
+
+def where_table(runs: pd.DataFrame) -> str:
+    """Where the refinements ran (metrics.json's ``evaluate.RUN_FIELDS``): one row per device,
+    its name, torch and CUDA versions and the GPUs the job was given, with the number of runs,
+    the hosts and the Slurm jobs; a CPU row with GPUs given (a fallback, or `device: cpu` in a
+    GPU job) is marked: the GPU idled."""
+    if "device" not in runs:
+        return ""
+    runs = runs.astype({c: object for c in [*WHERE_COLUMNS, "host", "slurm_job_id"] if c in runs})
+    runs = runs.fillna("—")
+    lines = [
+        "## Where the refinements ran\n",
+        "| device | name | torch | CUDA | GPUs given | runs | hosts | Slurm jobs |",
+        "|" + " --- |" * 8,
+    ]
+    for values, group in runs.groupby(WHERE_COLUMNS, sort=False):
+        jobs = sorted({str(j) for j in group["slurm_job_id"] if j != "—"})
+        shown = ", ".join(jobs[:5]) + (f" and {len(jobs) - 5} more" if len(jobs) > 5 else "")
+        hosts = ", ".join(sorted({str(h) for h in group["host"]}))
+        device, name, torch, cuda, given = map(str, values)
+        if device == "cpu" and given != "—":
+            device += " ⚠ GPU unused"
+        cells = [device, name, torch, cuda, given, str(len(group)), hosts, shown or "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def results_table(summary: pd.DataFrame) -> pd.DataFrame:

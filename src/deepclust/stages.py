@@ -32,7 +32,7 @@ from deepclust.data.registry import get as get_dataset
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import build, embed
 from deepclust.models.pretrain import pretrain as pretrain_autoencoder
-from deepclust.provenance import environment
+from deepclust.provenance import describe, device_record, environment
 from deepclust.seeding import resolve_device, seed_everything
 from deepclust.settings import for_dataset
 from deepclust.training import checkpointing
@@ -119,7 +119,7 @@ def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> Non
     ae_cfg = for_dataset(_config_entry(config, "autoencoders", ae, "--ae"), dataset_name(data))
     out_dir = Path(out_dir)
     with outputs.hold(out_dir, folder=True):
-        device = resolve_device(config["device"])
+        device = _device(config, "pretrain")
         arrays = io.read_prepared(data)
         stamp = _fingerprint("pretrain", ae_cfg, seed, device, data=_data_digest(arrays))
         if outputs.restore(out_dir, PRETRAIN_OUTPUTS, stamp):
@@ -137,7 +137,9 @@ def _pretrain(config, ae, ae_cfg, X, shape, data, seed, generator, out_dir: Path
         ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"]
     )
     runtime = ckpt.elapsed_s()
-    record = autoencoder_record(model, ae_cfg, seed, runtime, data_sha256=io.sha256_file(data))
+    record = autoencoder_record(
+        model, ae_cfg, seed, runtime, data_sha256=io.sha256_file(data), run=device_record(X.device)
+    )
     io.save_torch(out_dir / "ae.pt", record)
     io.write_csv(out_dir / "history.csv", pd.DataFrame(history))
     log.info(
@@ -182,7 +184,7 @@ def fit(
     params = spec.params_from_config(block, dataset_name(data))
     out_dir = Path(out_dir)
     with outputs.hold(out_dir, folder=True):
-        device = resolve_device(config["device"])
+        device = _device(config, "fit")
         arrays = io.read_prepared(data)
         init_arrays = io.read_npz(init_path)
         stamp = _fingerprint(
@@ -200,7 +202,7 @@ def fit(
             result, symptoms = _refine(config, spec, algorithm, params, ae, X, initial, k,
                                        generator)  # fmt: skip
             runtime = ckpt.elapsed_s()
-            _write_run(result, params, runtime, seed, out_dir, symptoms)
+            _write_run(result, params, runtime, seed, out_dir, symptoms, device_record(X.device))
             log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
         outputs.keep(out_dir, FIT_OUTPUTS, stamp)
 
@@ -220,7 +222,7 @@ def _refine(config, spec, algorithm, params, ae, X, initial, k, generator):
     return result, found
 
 
-def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptoms) -> None:
+def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptoms, run) -> None:
     io.write_csv(
         out_dir / "history.csv",
         pd.DataFrame(result.history, columns=_history_columns(result.history)),
@@ -234,6 +236,7 @@ def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptom
             "threads": threads,
             "deepclust_version": __version__,
             "environment": environment(),
+            "run": run,
         },
     )
     io.write_npz(
@@ -245,7 +248,15 @@ def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptom
         seed=np.int64(seed),
         threads=np.int64(threads),
         degenerate=np.array("; ".join(symptoms)),  # empty: not degenerate
+        run=np.array(json.dumps(run)),  # where it ran: provenance.device_record
     )
+
+
+def _device(config: dict, stage: str):
+    """The device a training stage uses (``seeding.resolve_device``), logged with where it runs."""
+    device = resolve_device(config["device"], config["allow_cpu_fallback"])
+    log.info("%s on %s", stage, describe(device_record(device)))
+    return device
 
 
 def dataset_name(data: Path) -> str:
