@@ -58,7 +58,8 @@ def algorithm_block(algorithm) -> dict:
 
 PRESET_DOC = (
     "paper: the published hyperparameters (per dataset where the papers differ); fast: a short "
-    "run for CPUs; `deepclust algorithms` lists each algorithm's"
+    "run for CPUs; tiny: a few steps on ~100 samples (smoke runs, the tests); `deepclust "
+    "algorithms` lists each algorithm's"
 )
 
 

@@ -76,6 +76,7 @@ class ACeDeCParams:
 
 
 FAST = {"max_iter": 3000, "lr_halving_steps": 1000}
+TINY = {"max_iter": 9, "batch_size": 32}
 
 
 def weighted_sq_distance(a: torch.Tensor, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -214,5 +215,5 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=ACeDeCParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
 )

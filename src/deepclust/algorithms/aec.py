@@ -75,6 +75,7 @@ class AECParams(Augmentation):
 
 
 FAST = {"epochs": 30}  # the paper settings, fewer epochs
+TINY = {"epochs": 4, "batch_size": 32}
 PAPER = {"by_dataset": {"usps": {"lam": 0.6}}}  # Table 4: λ2 = 0.1 (MNIST), 0.6 (USPS)
 
 
@@ -187,6 +188,6 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=AECParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
     init="random",
 )

@@ -119,6 +119,13 @@ FAST = {
     "pretrain_epochs": 15,
     "epochs": 20,
 }
+TINY = {  # h(x), the embedding, 3 wide like a tiny autoencoder's
+    "hidden": (16, 8),
+    "classifier_hidden": (16, 3),
+    "pretrain_epochs": 2,
+    "epochs": 2,
+    "batch_size": 32,
+}
 
 
 def mixture_loss(log_p: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
@@ -353,5 +360,9 @@ def fit(
 
 
 ALGORITHM = Algorithm(
-    name="damic", family="simultaneous", params=DAMICParams, fit=fit, presets={"fast": FAST}
+    name="damic",
+    family="simultaneous",
+    params=DAMICParams,
+    fit=fit,
+    presets={"fast": FAST, "tiny": TINY},
 )

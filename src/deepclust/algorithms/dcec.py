@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
-from deepclust.algorithms.dec import FAST, refine_kl
+from deepclust.algorithms.dec import FAST, TINY, refine_kl
 from deepclust.algorithms.idec import total_loss
 from deepclust.models.autoencoder import Autoencoder, ConvAutoencoder
 from deepclust.params import (
@@ -83,6 +83,6 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=DCECParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     autoencoder_kinds=("conv",),
 )

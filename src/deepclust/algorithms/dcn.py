@@ -71,6 +71,7 @@ class DCNParams(Augmentation):
 
 
 FAST = {"epochs": 20, "lam": 1.0, "optimizer": "adam", "lr": 0.001}
+TINY = {"epochs": 3, "batch_size": 32}
 PAPER = {  # Table 4: the defaults are MNIST's; 20 Newsgroups and RCV1 differ
     "by_dataset": {
         "20news": {"lam": 10.0, "lr": 0.001},
@@ -181,5 +182,5 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=DCNParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
 )

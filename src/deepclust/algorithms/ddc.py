@@ -63,6 +63,7 @@ class DDCParams:
 
 
 FAST = {"tsne_max_iter": 500}
+TINY = {"tsne_max_iter": 250}
 
 
 def _row_blocks(Y: torch.Tensor):
@@ -205,6 +206,6 @@ ALGORITHM = Algorithm(
     family="sequential",
     params=DDCParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     init="none",
 )

@@ -71,6 +71,7 @@ class DECParams(Augmentation):
 # A short run for CPUs: T and the step budget of the KL loop, also IDEC's and DCEC's (they run
 # refine_kl) and DynAE's (whose T and steps count alike).
 FAST = {"update_interval": 30, "max_iter": 600}
+TINY = {"update_interval": 3, "max_iter": 30, "batch_size": 32}  # also IDEC's and DCEC's
 # The defaults are MNIST's (and Fashion-MNIST's); DEC-keras' run_exp.py sets T per dataset.
 PAPER = {
     "by_dataset": {
@@ -211,5 +212,5 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=DECParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
 )

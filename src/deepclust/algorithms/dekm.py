@@ -78,6 +78,7 @@ class DEKMParams:
 
 
 FAST = {"update_interval": 20, "max_iter": 400}
+TINY = {"update_interval": 3, "max_iter": 15, "batch_size": 32, "tol": 0.0}
 
 
 def within_class_scatter(h: torch.Tensor, labels: torch.Tensor, centers: torch.Tensor):
@@ -186,5 +187,9 @@ def fit(
 
 
 ALGORITHM = Algorithm(
-    name="dekm", family="alternating", params=DEKMParams, fit=fit, presets={"fast": FAST}
+    name="dekm",
+    family="alternating",
+    params=DEKMParams,
+    fit=fit,
+    presets={"fast": FAST, "tiny": TINY},
 )

@@ -79,6 +79,7 @@ class DENParams:
 
 
 FAST = {"epochs": 20, "kmeans_n_init": 20}
+TINY = {"epochs": 2, "batch_size": 32, "kmeans_n_init": 2}
 COIL20 = {"alpha": 250.0, "beta": 0.0}  # Table 3
 PAPER = {"by_dataset": {"coil20": COIL20, "coil20_32": COIL20, "coil20_128": COIL20}}
 
@@ -181,6 +182,6 @@ ALGORITHM = Algorithm(
     family="sequential",
     params=DENParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
     init="none",
 )

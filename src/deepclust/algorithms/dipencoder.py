@@ -87,6 +87,7 @@ class DipEncoderParams:
 
 
 FAST = {"epochs": 20}
+TINY = {"epochs": 2, "batch_per_cluster": 15, "min_points": 4}
 
 
 def modal_triangle(x: np.ndarray) -> tuple[float, tuple[int, int, int] | None, int]:
@@ -249,5 +250,5 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=DipEncoderParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
 )

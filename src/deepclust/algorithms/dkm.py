@@ -85,6 +85,7 @@ class DKMParams(Augmentation):
 
 
 FAST = {"n_alphas": 8, "epochs_per_alpha": 5}
+TINY = {"annealing": True, "n_alphas": 3, "epochs_per_alpha": 2, "batch_size": 32}
 # Table 5: λ per dataset, for the defaults (version 1, constant α) and for version 2
 PAPER = {"by_dataset": {"20news": {"lam": 0.1}, "rcv1_10k": {"lam": 0.01}}}
 ANNEALING = {  # version 2; λ 0.1 on MNIST and USPS
@@ -206,5 +207,5 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=DKMParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER, "annealing": ANNEALING},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER, "annealing": ANNEALING},
 )

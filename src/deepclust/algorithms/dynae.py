@@ -116,6 +116,9 @@ class DynAEParams(Augmentation):
     augment: bool = augment_param(True)  # Sec. 3.1.3 and 4.1 (image data only)
 
 
+TINY = {"update_interval": 3, "max_iter": 15, "batch_size": 32, "augment": False}
+
+
 def centroid_embeddings(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     """ẑ_j: the embedding (row of ``z``) nearest to each center (Sec. 3.1.1, "1NN")."""
     return z[torch.cdist(centers, z).argmin(dim=1)]
@@ -240,5 +243,9 @@ def fit(
 
 
 ALGORITHM = Algorithm(
-    name="dynae", family="alternating", params=DynAEParams, fit=fit, presets={"fast": FAST}
+    name="dynae",
+    family="alternating",
+    params=DynAEParams,
+    fit=fit,
+    presets={"fast": FAST, "tiny": TINY},
 )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
-from deepclust.algorithms.dec import FAST, refine_kl
+from deepclust.algorithms.dec import FAST, TINY, refine_kl
 from deepclust.models.autoencoder import FeedforwardAutoencoder
 from deepclust.params import (
     Augmentation,
@@ -90,5 +90,5 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=IDECParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
 )

@@ -69,6 +69,7 @@ class N2DParams:
 
 
 FAST = {"umap_epochs": 100}
+TINY = {"n_neighbors": 10}
 
 
 @dataclass
@@ -186,6 +187,6 @@ ALGORITHM = Algorithm(
     family="sequential",
     params=N2DParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     init="none",
 )

@@ -82,6 +82,7 @@ class VaDEParams:
 
 
 FAST = {"epochs": 50, "decay_every": 5}
+TINY = {"epochs": 2, "batch_size": 32}
 
 
 class GaussianMixturePrior(nn.Module):
@@ -235,6 +236,6 @@ ALGORITHM = Algorithm(
     family="generative",
     params=VaDEParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     init="none",
 )
