@@ -66,8 +66,8 @@ def momentum_param(default: float, doc: str | None = None) -> Any:
 
 
 def augment_param(default: bool) -> Any:
-    return param(default, doc="image data only: also fit a randomly shifted and rotated copy "
-                 "of each batch (survey Eq. 20-25; deepclust/augment.py)")  # fmt: skip
+    doc = "image data only: also train on a randomly shifted and rotated copy of each batch"
+    return param(default, doc=f"{doc} (survey Eq. 20-25; deepclust/augment.py)")
 
 
 @dataclass(frozen=True)
