@@ -55,7 +55,7 @@ def test_layerwise_lowers_reconstruction_and_is_deterministic(blobs):
     with torch.no_grad():
         before = F.mse_loss(ae(X), X).item()
     history = pt.pretrain_layerwise(
-        ae, X, epochs=30, batch_size=32, lr=0.1, lr_step=20000, dropout=0.2,
+        ae, X, epochs=30, batch_size=32, lr=0.1, lr_step=20000, dropout=0.2, momentum=0.9,
         generator=torch.Generator().manual_seed(0), progress=False,
     )  # fmt: skip
     with torch.no_grad():
@@ -89,7 +89,7 @@ def test_layerwise_learning_rate_is_divided_by_ten_every_lr_step(blobs, monkeypa
     monkeypatch.setattr(pt, "train", spy)
     pt.pretrain_layerwise(
         FeedforwardAutoencoder([8, 4]), X, epochs=2, batch_size=30, lr=0.1, lr_step=4,
-        dropout=0.2, generator=torch.Generator(), progress=False,
+        dropout=0.2, momentum=0.9, generator=torch.Generator(), progress=False,
     )  # fmt: skip
     assert seen == [pytest.approx(0.01)]  # 2 epochs × 3 batches = 6 steps: one division
 
@@ -240,7 +240,7 @@ def test_layerwise_trains_each_pair_on_the_codes_below_it(blobs, monkeypatch):
         torch.manual_seed(0)
         ae = FeedforwardAutoencoder([8, 6, 3])
         pt.pretrain_layerwise(
-            ae, X, epochs=5, batch_size=32, lr=0.1, lr_step=20000, dropout=dropout,
+            ae, X, epochs=5, batch_size=32, lr=0.1, lr_step=20000, dropout=dropout, momentum=0.9,
             generator=torch.Generator().manual_seed(0), progress=False,
         )  # fmt: skip
         return ae

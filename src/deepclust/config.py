@@ -7,7 +7,6 @@ error naming the key, whichever tool reads the config first.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import json
 from importlib import resources
@@ -17,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from deepclust.params import block_schema
 from deepclust.settings import for_dataset
 
 SCHEMA_RESOURCE = resources.files("deepclust") / "schemas" / "config.schema.yaml"
@@ -27,36 +27,44 @@ class ConfigError(ValueError):
 
 
 def schema() -> dict:
-    """The config schema: the package's file plus a block for each plug-in algorithm."""
+    """The config schema: the package's file plus the generated parameter blocks."""
     return copy.deepcopy(_schema())
 
 
 @functools.cache
 def _schema() -> dict:
+    """The package's file, with the parameter blocks generated from their declarations: the
+    autoencoder's (``models.params.AutoencoderParams``) and each algorithm's, built-in or
+    plug-in (its ``*Params`` dataclass and presets)."""
     from deepclust.algorithms import ALGORITHMS
+    from deepclust.models.params import AutoencoderParams
 
     root = yaml.safe_load(SCHEMA_RESOURCE.read_text())
-    listed = root["properties"]["algorithms"]["properties"]
+    root["$defs"]["autoencoder"] = _block(block_schema(AutoencoderParams, defaults=True))
+    listed = root["properties"]["algorithms"]["properties"] = {}
     for name, algorithm in ALGORITHMS.items():
-        if name not in listed:
-            root["$defs"][name] = _generated_block(algorithm)
-            listed[name] = {"$ref": f"#/$defs/{name}"}
+        root["$defs"][name] = algorithm_block(algorithm)
+        listed[name] = {"$ref": f"#/$defs/{name}"}
     return root
 
 
-JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+def algorithm_block(algorithm) -> dict:
+    """An ``algorithms.<name>`` block's schema: a ``preset`` among the algorithm's and one
+    property per field of its parameter dataclass, without defaults (the preset gives them)."""
+    presets = list(dict.fromkeys(["paper", *algorithm.presets]))
+    preset = {"description": PRESET_DOC, "type": "string", "enum": presets}
+    return _block({"preset": preset, **block_schema(algorithm.params, defaults=False)})
 
 
-def _generated_block(algorithm) -> dict:
-    """A plug-in algorithm's schema block, from its parameter dataclass: one property per
-    field, typed by its annotation (int, float, bool, str; anything else is unchecked)."""
-    properties: dict[str, Any] = {
-        "by_dataset": {"$ref": "#/$defs/by_dataset"},
-        "preset": {"type": "string", "enum": list(dict.fromkeys(["paper", *algorithm.presets]))},
-    }
-    for f in dataclasses.fields(algorithm.params):
-        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        properties[f.name] = {"type": JSON_TYPES[annotation]} if annotation in JSON_TYPES else {}
+PRESET_DOC = (
+    "paper: the published hyperparameters (per dataset where the papers differ); fast: a short "
+    "run for CPUs; tiny: a few steps on ~100 samples (smoke runs, the tests); `deepclust "
+    "algorithms` lists each algorithm's"
+)
+
+
+def _block(properties: dict) -> dict:
+    properties = {**properties, "by_dataset": {"$ref": "#/$defs/by_dataset"}}
     return {"type": "object", "additionalProperties": False, "properties": properties}
 
 

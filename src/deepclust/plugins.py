@@ -7,7 +7,8 @@ A package adds an algorithm by declaring, in its ``pyproject.toml``,
 
 and a dataset under the group ``deepclust.datasets`` (a ``deepclust.data.registry.Dataset``).
 Once installed, the name works everywhere a built-in one does: the config and its schema (a
-plug-in algorithm's block is generated from its parameter dataclass), the CLI, Snakemake and
+plug-in algorithm's block is generated from its parameter dataclass, like a built-in's: see
+``deepclust.params`` for bounds and descriptions), the CLI, Snakemake and
 the estimators (``deepclust.estimators``). A plug-in cannot replace a built-in name.
 """
 

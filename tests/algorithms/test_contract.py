@@ -7,40 +7,17 @@ import torch
 
 from deepclust.algorithms import ALGORITHMS
 
-# Tiny settings per algorithm: a few steps on 90 samples.
-TINY = {
-    "aekm": {},
-    "dec": {"update_interval": 3, "max_iter": 30, "batch_size": 32},
-    "idec": {"update_interval": 3, "max_iter": 30, "batch_size": 32},
-    "dcec": {"update_interval": 3, "max_iter": 30, "batch_size": 32},
-    "dcn": {"epochs": 3, "batch_size": 32},
-    "aec": {"epochs": 4, "batch_size": 32},
-    "dkm": {"annealing": True, "n_alphas": 3, "epochs_per_alpha": 2, "batch_size": 32},
-    "dekm": {"update_interval": 3, "max_iter": 15, "batch_size": 32, "tol": 0.0},
-    # the embedding is h(x), the clustering network's last hidden layer: 3 wide like the AE's
-    "damic": {
-        "hidden": (16, 8),
-        "classifier_hidden": (16, 3),
-        "pretrain_epochs": 2,
-        "epochs": 2,
-        "batch_size": 32,
-    },
-    "dynae": {"update_interval": 3, "max_iter": 15, "batch_size": 32, "augment": False},
-    "n2d": {"n_neighbors": 10},
-    "den": {"epochs": 2, "batch_size": 32, "kmeans_n_init": 2},
-    "ddc": {"tsne_max_iter": 250},
-    "acedec": {"max_iter": 9, "batch_size": 32},
-    "dipencoder": {"epochs": 2, "batch_per_cluster": 15, "min_points": 4},
-    "vade": {"epochs": 2, "batch_size": 32},
-}
-
-
 # These find their own number of clusters, which may differ from k.
 FINDS_ITS_OWN_K = {"ddc"}
 
 
-def test_every_algorithm_has_tiny_settings_here():
-    assert set(TINY) == set(ALGORITHMS)
+def _tiny(name: str):
+    """The algorithm's ``tiny`` preset: a few steps on 90 samples."""
+    return ALGORITHMS[name].params_from_config({"preset": "tiny"})
+
+
+def test_every_algorithm_declares_a_tiny_preset():
+    assert all("tiny" in algorithm.presets for algorithm in ALGORITHMS.values())
 
 
 # The data (90 samples, 3 clusters), autoencoder and initial clustering per autoencoder kind.
@@ -58,7 +35,7 @@ def test_fit_is_deterministic_and_leaves_the_callers_autoencoder_alone(name, kin
     algorithm = ALGORITHMS[name]
     (X, _), ae, init = (request.getfixturevalue(fixture) for fixture in FIXTURES[kind])
     before = {k: v.clone() for k, v in ae.state_dict().items()}
-    params = algorithm.params(**TINY[name])
+    params = _tiny(name)
     runs = [
         algorithm.fit(
             ae,

@@ -56,20 +56,27 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import batch_size_param, lr_param, param
 from deepclust.training import Objective, train
 
 
 @dataclass(frozen=True)
 class ACeDeCParams:
-    max_iter: int = 100000  # clustering iterations (Table 4)
-    batch_size: int = 256  # Table 4
-    lr: float = 0.001  # Adam (Table 4)
-    adam_beta2: float = 0.99  # Table 4
-    lr_halving_steps: int = 20000  # lr / 2 every 20,000 iterations (Table 4)
-    shared_center_rate: float = 0.5  # α of the moving average of μ_B (S Sec. 3.2.3)
+    # clustering iterations (Table 4)
+    max_iter: int = param(100000, ge=1, doc="clustering iterations (100,000)")
+    batch_size: int = batch_size_param()  # Table 4
+    lr: float = lr_param(0.001, doc="Adam learning rate")  # Adam (Table 4)
+    adam_beta2: float = param(0.99, gt=0, lt=1)  # Table 4
+    # lr / 2 every 20,000 iterations (Table 4)
+    lr_halving_steps: int = param(20000, ge=1, doc="iterations between lr halvings")
+    # α of the moving average of μ_B (S Sec. 3.2.3)
+    shared_center_rate: float = param(
+        0.5, gt=0, le=1, doc="α of the shared center's moving average (ACe/DeC: 0.5)"
+    )
 
 
 FAST = {"max_iter": 3000, "lr_halving_steps": 1000}
+TINY = {"max_iter": 9, "batch_size": 32}
 
 
 def weighted_sq_distance(a: torch.Tensor, b: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -208,5 +215,5 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=ACeDeCParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
 )

@@ -51,24 +51,31 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import (
+    Augmentation,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
-class AECParams:
-    lam: float = 0.1  # λ2, weight of the clustering loss (Table 4, MNIST); λ1 = 1
-    epochs: int = 50  # clustering epochs ε2 (Table 4)
-    batch_size: int = 256  # Table 4 says "X" (full batch?); 256 is ours
-    optimizer: str = "sgd"  # Table 4
-    lr: float = 0.01  # Table 4 gives none (†); ours
-    momentum: float = 0.9  # not in Table 4; ours, as DCN's
-    init: str = "random"  # Table 4: "Random"; "kmeans" uses the pipeline's k-means
-    augment: bool = False  # survey Eq. 20-22 (image data only)
-    max_shift: float = 1.0  # pixels, as DynAE's augmentation
-    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
+class AECParams(Augmentation):
+    lam: float = param(0.1, ge=0)  # λ2, weight of the clustering loss (Table 4, MNIST); λ1 = 1
+    epochs: int = param(50, ge=1)  # clustering epochs ε2 (Table 4)
+    batch_size: int = batch_size_param()  # Table 4 says "X" (full batch?); 256 is ours
+    optimizer: str = optimizer_param("sgd")  # Table 4
+    lr: float = lr_param(0.01)  # Table 4 gives none (†); ours
+    momentum: float = momentum_param(0.9)  # not in Table 4; ours, as DCN's
+    # Table 4: "Random"; "kmeans" uses the pipeline's k-means
+    init: str = param("random", choices=("random", "kmeans"))
 
 
 FAST = {"epochs": 30}  # the paper settings, fewer epochs
+TINY = {"epochs": 4, "batch_size": 32}
 PAPER = {"by_dataset": {"usps": {"lam": 0.6}}}  # Table 4: λ2 = 0.1 (MNIST), 0.6 (USPS)
 
 
@@ -181,6 +188,6 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=AECParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
     init="random",
 )

@@ -36,4 +36,6 @@ def fit(
     )
 
 
-ALGORITHM = Algorithm(name="aekm", family="sequential", params=AEKMParams, fit=fit)
+ALGORITHM = Algorithm(
+    name="aekm", family="sequential", params=AEKMParams, fit=fit, presets={"tiny": {}}
+)

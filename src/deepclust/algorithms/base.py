@@ -43,7 +43,8 @@ class Algorithm:
     params: type  # frozen dataclass whose defaults are the paper's
     fit: Callable[..., ClusteringResult]
     # preset → overrides of the defaults; a preset's ``by_dataset`` maps a dataset to its own
-    # overrides (``paper`` = the defaults, plus the papers' per-dataset values if given)
+    # overrides (``paper`` = the defaults, plus the papers' per-dataset values if given;
+    # ``fast``: a short CPU run; ``tiny``: a few steps on ~100 samples, for smoke runs and tests)
     presets: dict[str, dict] = field(default_factory=dict)
     init: Literal["kmeans", "random", "none"] = "kmeans"
     autoencoder_kinds: tuple[str, ...] = ("dense", "conv")  # the autoencoder kinds it accepts

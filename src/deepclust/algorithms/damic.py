@@ -73,6 +73,7 @@ from deepclust.algorithms.base import (
     fraction_changed,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.params import batch_size_param, lr_param, param
 from deepclust.training import Objective, make_optimizer, train
 
 log = logging.getLogger("deepclust")
@@ -80,17 +81,36 @@ log = logging.getLogger("deepclust")
 
 @dataclass(frozen=True)
 class DAMICParams:
-    hidden: tuple[int, ...] = (1024, 256)  # expert encoder widths, decoder mirrored (Sec. 3.4)
-    embedding_dim: int | None = None  # expert bottleneck e; None = k, as the paper
-    classifier_hidden: tuple[int, ...] = (512, 512)  # clustering network h(x) (Sec. 3.4)
-    batch_norm: bool = True  # "on all layers" (Sec. 3.4)
-    output: str = "auto"  # expert output: sigmoid (paper), linear, auto (sigmoid iff X in [0,1])
-    pretrain_epochs: int = 50  # per pretraining phase (Sec. 3.4: 50 epochs per phase)
-    epochs: int = 50  # joint phase (Sec. 3.4)
-    patience: int = 5  # early stopping: epochs without improvement; 0 = off (ours)
-    min_delta: float = 0.001  # relative improvement that counts (ours)
-    batch_size: int = 256  # Sec. 3.4
-    lr: float = 0.001  # Adam (Sec. 3.4); Keras' default rate
+    # expert encoder widths, decoder mirrored (Sec. 3.4)
+    hidden: tuple[int, ...] = param(
+        (1024, 256),
+        ge=1,
+        doc="each expert autoencoder's encoder widths, decoder mirrored (paper 1024, 256)",
+    )
+    # expert bottleneck e; None = k, as the paper
+    embedding_dim: int | None = param(
+        None, ge=1, doc="expert bottleneck; null = the number of clusters k (the paper)"
+    )
+    # clustering network h(x) (Sec. 3.4)
+    classifier_hidden: tuple[int, ...] = param(
+        (512, 512),
+        ge=1,
+        doc="hidden widths of the clustering network before its k-way softmax (512, 512)",
+    )
+    batch_norm: bool = param(True)  # "on all layers" (Sec. 3.4)
+    # expert output: sigmoid (paper), linear, auto (sigmoid iff X in [0,1])
+    output: str = param(
+        "auto",
+        choices=("auto", "sigmoid", "linear"),
+        doc="expert output: sigmoid (data in [0, 1]), linear, auto (sigmoid iff X in [0, 1])",
+    )
+    pretrain_epochs: int = param(50, ge=1)  # per pretraining phase (Sec. 3.4: 50 epochs per phase)
+    epochs: int = param(50, ge=1)  # joint phase (Sec. 3.4)
+    # early stopping: epochs without improvement; 0 = off (ours)
+    patience: int = param(5, ge=0, doc="early stopping; 0 = off")
+    min_delta: float = param(0.001, ge=0, lt=1)  # relative improvement that counts (ours)
+    batch_size: int = batch_size_param()  # Sec. 3.4
+    lr: float = lr_param(0.001)  # Adam (Sec. 3.4); Keras' default rate
 
 
 FAST = {
@@ -98,6 +118,13 @@ FAST = {
     "classifier_hidden": (256, 256),
     "pretrain_epochs": 15,
     "epochs": 20,
+}
+TINY = {  # h(x), the embedding, 3 wide like a tiny autoencoder's
+    "hidden": (16, 8),
+    "classifier_hidden": (16, 3),
+    "pretrain_epochs": 2,
+    "epochs": 2,
+    "batch_size": 32,
 }
 
 
@@ -333,5 +360,9 @@ def fit(
 
 
 ALGORITHM = Algorithm(
-    name="damic", family="simultaneous", params=DAMICParams, fit=fit, presets={"fast": FAST}
+    name="damic",
+    family="simultaneous",
+    params=DAMICParams,
+    fit=fit,
+    presets={"fast": FAST, "tiny": TINY},
 )

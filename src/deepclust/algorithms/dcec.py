@@ -26,28 +26,30 @@ from dataclasses import dataclass
 import torch
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
-from deepclust.algorithms.dec import refine_kl
+from deepclust.algorithms.dec import FAST, TINY, refine_kl
 from deepclust.algorithms.idec import total_loss
 from deepclust.models.autoencoder import Autoencoder, ConvAutoencoder
+from deepclust.params import (
+    Augmentation,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 
 
 @dataclass(frozen=True)
-class DCECParams:
-    gamma: float = 0.1  # weight of the clustering loss (Table 5; DCEC.py --gamma)
-    alpha: float = 1.0  # Table 5
-    update_interval: int = 140  # T (Table 5; DCEC.py)
-    tol: float = 0.001  # δ = 0.1 % (Table 5; DCEC.py)
-    max_iter: int = 20000  # DCEC.py --maxiter
-    batch_size: int = 256  # DCEC.py (Table 5: †)
-    optimizer: str = "adam"  # DCEC.py (Table 5: †)
-    lr: float = 0.001  # Keras' Adam default, as DCEC.py uses it (Table 5: †)
-    momentum: float = 0.0  # unused by Adam
-    augment: bool = False  # survey Eq. 20, 21, 24 (as IDEC's; see dec.py)
-    max_shift: float = 1.0  # pixels, as DynAE's augmentation
-    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
-
-
-FAST = {"update_interval": 30, "max_iter": 600}
+class DCECParams(Augmentation):
+    gamma: float = param(0.1, ge=0)  # weight of the clustering loss (Table 5; DCEC.py --gamma)
+    alpha: float = param(1.0, gt=0)  # Table 5
+    update_interval: int = param(140, ge=1)  # T (Table 5; DCEC.py)
+    tol: float = param(0.001, ge=0)  # δ = 0.1 % (Table 5; DCEC.py)
+    max_iter: int = param(20000, ge=1)  # DCEC.py --maxiter
+    batch_size: int = batch_size_param()  # DCEC.py (Table 5: †)
+    optimizer: str = optimizer_param("adam")  # DCEC.py (Table 5: †)
+    lr: float = lr_param(0.001)  # Keras' Adam default, as DCEC.py uses it (Table 5: †)
+    momentum: float = momentum_param(0.0)  # unused by Adam
 
 
 def fit(
@@ -81,6 +83,6 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=DCECParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     autoencoder_kinds=("conv",),
 )

@@ -48,24 +48,30 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import (
+    Augmentation,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
-class DCNParams:
-    lam: float = 0.05  # λ, weight of the clustering loss (Table 4, MNIST)
-    epochs: int = 50  # clustering epochs (Table 4)
-    batch_size: int = 256
-    optimizer: str = "sgd"  # Table 4
-    lr: float = 0.05  # Table 4, MNIST
-    momentum: float = 0.9  # Table 4
-    initial_count: float = 100.0  # starting value of each c_j in Eq. 10
-    augment: bool = False  # survey Eq. 20-22 (image data only)
-    max_shift: float = 1.0  # pixels, as DynAE's augmentation
-    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
+class DCNParams(Augmentation):
+    lam: float = param(0.05, ge=0)  # λ, weight of the clustering loss (Table 4, MNIST)
+    epochs: int = param(50, ge=1)  # clustering epochs (Table 4)
+    batch_size: int = batch_size_param()
+    optimizer: str = optimizer_param("sgd")  # Table 4
+    lr: float = lr_param(0.05)  # Table 4, MNIST
+    momentum: float = momentum_param(0.9)  # Table 4
+    initial_count: float = param(100.0, gt=0)  # starting value of each c_j in Eq. 10
 
 
 FAST = {"epochs": 20, "lam": 1.0, "optimizer": "adam", "lr": 0.001}
+TINY = {"epochs": 3, "batch_size": 32}
 PAPER = {  # Table 4: the defaults are MNIST's; 20 Newsgroups and RCV1 differ
     "by_dataset": {
         "20news": {"lam": 10.0, "lr": 0.001},
@@ -176,5 +182,5 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=DCNParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
 )

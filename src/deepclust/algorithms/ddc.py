@@ -43,6 +43,7 @@ from sklearn.manifold import TSNE
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering, draw_seed
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import param
 
 log = logging.getLogger("deepclust")
 
@@ -51,12 +52,18 @@ BLOCK = 2**22  # pairwise distances held at once (32 MiB in float64)
 
 @dataclass(frozen=True)
 class DDCParams:
-    ratio: float = 0.1  # d_c = ratio · mean pairwise distance (Table 3)
-    perplexity: float = 30.0  # t-SNE (Table 3: †; scikit-learn's default)
-    tsne_max_iter: int = 1000  # scikit-learn's default
+    # d_c = ratio · mean pairwise distance (Table 3)
+    ratio: float = param(
+        0.1,
+        gt=0,
+        doc="cut-off distance d_c = ratio · mean pairwise distance in the t-SNE plane (DDC: 0.1)",
+    )
+    perplexity: float = param(30.0, gt=0)  # t-SNE (Table 3: †; scikit-learn's default)
+    tsne_max_iter: int = param(1000, ge=250)  # scikit-learn's default
 
 
 FAST = {"tsne_max_iter": 500}
+TINY = {"tsne_max_iter": 250}
 
 
 def _row_blocks(Y: torch.Tensor):
@@ -199,6 +206,6 @@ ALGORITHM = Algorithm(
     family="sequential",
     params=DDCParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     init="none",
 )

@@ -45,25 +45,33 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import (
+    Augmentation,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
-class DECParams:
-    alpha: float = 1.0  # Student-t degrees of freedom (Table 5)
-    update_interval: int = 140  # steps between target updates T (IDEC Table 5, MNIST)
-    tol: float = 0.001  # stop when < 0.1 % of labels change (Table 5)
-    max_iter: int = 20000  # DEC-keras maxiter
-    batch_size: int = 256  # Table 5
-    optimizer: str = "sgd"  # Table 5
-    lr: float = 0.01  # Table 5
-    momentum: float = 0.9  # DEC-keras SGD(0.01, 0.9)
-    augment: bool = False  # survey Eq. 24-25 (image data only)
-    max_shift: float = 1.0  # pixels, as DynAE's augmentation
-    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
+class DECParams(Augmentation):
+    alpha: float = param(1.0, gt=0)  # Student-t degrees of freedom (Table 5)
+    update_interval: int = param(140, ge=1)  # steps between target updates T (IDEC Table 5, MNIST)
+    tol: float = param(0.001, ge=0)  # stop when < 0.1 % of labels change (Table 5)
+    max_iter: int = param(20000, ge=1)  # DEC-keras maxiter
+    batch_size: int = batch_size_param()  # Table 5
+    optimizer: str = optimizer_param("sgd")  # Table 5
+    lr: float = lr_param(0.01)  # Table 5
+    momentum: float = momentum_param(0.9)  # DEC-keras SGD(0.01, 0.9)
 
 
+# A short run for CPUs: T and the step budget of the KL loop, also IDEC's and DCEC's (they run
+# refine_kl) and DynAE's (whose T and steps count alike).
 FAST = {"update_interval": 30, "max_iter": 600}
+TINY = {"update_interval": 3, "max_iter": 30, "batch_size": 32}  # also IDEC's and DCEC's
 # The defaults are MNIST's (and Fashion-MNIST's); DEC-keras' run_exp.py sets T per dataset.
 PAPER = {
     "by_dataset": {
@@ -204,5 +212,5 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=DECParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
 )

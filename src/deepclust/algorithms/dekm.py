@@ -60,22 +60,25 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import batch_size_param, lr_param, momentum_param, optimizer_param, param
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
 class DEKMParams:
-    update_interval: int = 40  # mini-batch steps per iteration (authors' DEKM.py)
-    max_iter: int = 14000  # total steps, 140 * 100 (authors' DEKM.py; paper: Iter)
-    tol: float = 0.001  # stop when < 0.1 % of labels change (paper Sec. IV-C)
-    batch_size: int = 256  # authors' DEKM.py
-    optimizer: str = "adam"  # paper Sec. IV-C
-    lr: float = 0.001  # paper Sec. IV-C
-    momentum: float = 0.0  # unused by Adam
-    kmeans_max_iter: int = 300  # Lloyd iterations of each k-means (scikit-learn's default)
+    update_interval: int = param(40, ge=1)  # mini-batch steps per iteration (authors' DEKM.py)
+    max_iter: int = param(14000, ge=1)  # total steps, 140 * 100 (authors' DEKM.py; paper: Iter)
+    tol: float = param(0.001, ge=0)  # stop when < 0.1 % of labels change (paper Sec. IV-C)
+    batch_size: int = batch_size_param()  # authors' DEKM.py
+    optimizer: str = optimizer_param("adam")  # paper Sec. IV-C
+    lr: float = lr_param(0.001)  # paper Sec. IV-C
+    momentum: float = momentum_param(0.0)  # unused by Adam
+    # Lloyd iterations of each k-means (scikit-learn's default)
+    kmeans_max_iter: int = param(300, ge=1)
 
 
 FAST = {"update_interval": 20, "max_iter": 400}
+TINY = {"update_interval": 3, "max_iter": 15, "batch_size": 32, "tol": 0.0}
 
 
 def within_class_scatter(h: torch.Tensor, labels: torch.Tensor, centers: torch.Tensor):
@@ -184,5 +187,9 @@ def fit(
 
 
 ALGORITHM = Algorithm(
-    name="dekm", family="alternating", params=DEKMParams, fit=fit, presets={"fast": FAST}
+    name="dekm",
+    family="alternating",
+    params=DEKMParams,
+    fit=fit,
+    presets={"fast": FAST, "tiny": TINY},
 )

@@ -52,25 +52,34 @@ from deepclust.algorithms.base import (
 )
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import batch_size_param, lr_param, momentum_param, optimizer_param, param
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
 class DENParams:
-    alpha: float = 0.5  # weight of L_g (Table 3: YaleB)
-    beta: float = 1.0  # weight of L_s (Table 3: YaleB)
-    n_neighbors: int = 2  # J (Table 3: †; ClustPy's)
-    t: float | None = None  # heat-kernel width; None = mean squared distance to the J neighbours
-    lam: float = 1.0  # λ of the group lasso (Table 3: †; ClustPy's)
-    epochs: int = 100  # Table 3: †; ClustPy's
-    batch_size: int = 256
-    optimizer: str = "adam"
-    lr: float = 0.001
-    momentum: float = 0.9  # SGD only
-    kmeans_n_init: int = 100  # Table 3
+    # weight of L_g (Table 3: YaleB)
+    alpha: float = param(0.5, ge=0, doc="weight of the locality constraint")
+    # weight of L_s (Table 3: YaleB)
+    beta: float = param(1.0, ge=0, doc="weight of the group-sparsity constraint")
+    # J (Table 3: †; ClustPy's)
+    n_neighbors: int = param(2, ge=1, doc="J, neighbours in the input space")
+    # heat-kernel width; None = mean squared distance to the J neighbours
+    t: float | None = param(
+        None, gt=0, doc="heat-kernel width; null = mean squared distance to the J neighbours"
+    )
+    # λ of the group lasso (Table 3: †; ClustPy's)
+    lam: float = param(1.0, ge=0, doc="λ of the group lasso")
+    epochs: int = param(100, ge=1)  # Table 3: †; ClustPy's
+    batch_size: int = batch_size_param()
+    optimizer: str = optimizer_param("adam")
+    lr: float = lr_param(0.001)
+    momentum: float = momentum_param(0.9)  # SGD only
+    kmeans_n_init: int = param(100, ge=1)  # Table 3
 
 
 FAST = {"epochs": 20, "kmeans_n_init": 20}
+TINY = {"epochs": 2, "batch_size": 32, "kmeans_n_init": 2}
 COIL20 = {"alpha": 250.0, "beta": 0.0}  # Table 3
 PAPER = {"by_dataset": {"coil20": COIL20, "coil20_32": COIL20, "coil20_128": COIL20}}
 
@@ -173,6 +182,6 @@ ALGORITHM = Algorithm(
     family="sequential",
     params=DENParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
     init="none",
 )

@@ -65,19 +65,29 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, build, embed
+from deepclust.params import lr_param, param
 from deepclust.training import Objective, train
 
 
 @dataclass(frozen=True)
 class DipEncoderParams:
-    epochs: int = 100  # clustering epochs (Table 4)
-    batch_per_cluster: int = 25  # clustering batch 25·k (Table 4)
-    lr: float = 0.0001  # Adam (Table 4)
-    reconstruction_weight: float | None = None  # λ1; None = 1/(4 L_rec of a fresh network)
-    min_points: int = 10  # fewest samples of a cluster in a batch for its pairs (ClustPy)
+    # clustering epochs (Table 4)
+    epochs: int = param(100, ge=1, doc="clustering epochs (DipEncoder: 100)")
+    # clustering batch 25·k (Table 4)
+    batch_per_cluster: int = param(25, ge=1, doc="batch = this · k (25)")
+    lr: float = lr_param(0.0001, doc="Adam learning rate (0.0001)")  # Adam (Table 4)
+    # λ1; None = 1/(4 L_rec of a fresh network)
+    reconstruction_weight: float | None = param(
+        None, ge=0, doc="λ1; null = 1/(4 L_rec) of a batch under a freshly initialised network"
+    )
+    # fewest samples of a cluster in a batch for its pairs (ClustPy)
+    min_points: int = param(
+        10, ge=4, doc="fewest samples of a cluster in a batch for its pairs to count"
+    )
 
 
 FAST = {"epochs": 20}
+TINY = {"epochs": 2, "batch_per_cluster": 15, "min_points": 4}
 
 
 def modal_triangle(x: np.ndarray) -> tuple[float, tuple[int, int, int] | None, int]:
@@ -240,5 +250,5 @@ ALGORITHM = Algorithm(
     family="alternating",
     params=DipEncoderParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
 )

@@ -59,27 +59,33 @@ from deepclust.algorithms.base import (
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import (
+    Augmentation,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
-class DKMParams:
-    lam: float = 1.0  # λ (Table 5, version 1, MNIST/USPS; the code's default)
-    alpha: float = 1000.0  # constant α (Table 5, version 1)
-    annealing: bool = False  # version 2: anneal α from alpha_start (Table 5)
-    alpha_start: float = 0.1  # α_1 of the annealing schedule (Table 5)
-    n_alphas: int = 20  # α values: 20 constant, 40 annealing (authors' code max_n)
-    epochs_per_alpha: int = 5  # epochs per α value (authors' code f_epochs)
-    batch_size: int = 256  # Table 5
-    optimizer: str = "adam"  # Table 5
-    lr: float = 0.001  # Table 5
-    momentum: float = 0.0  # unused by Adam
-    augment: bool = False  # survey Sec. 5.2 and Eq. 20-21 (image data only)
-    max_shift: float = 1.0  # pixels, as DynAE's augmentation
-    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
+class DKMParams(Augmentation):
+    lam: float = param(1.0, ge=0)  # λ (Table 5, version 1, MNIST/USPS; the code's default)
+    alpha: float = param(1000.0, gt=0)  # constant α (Table 5, version 1)
+    annealing: bool = param(False)  # version 2: anneal α from alpha_start (Table 5)
+    alpha_start: float = param(0.1, gt=0)  # α_1 of the annealing schedule (Table 5)
+    n_alphas: int = param(20, ge=1)  # α values: 20 constant, 40 annealing (authors' code max_n)
+    epochs_per_alpha: int = param(5, ge=1)  # epochs per α value (authors' code f_epochs)
+    batch_size: int = batch_size_param()  # Table 5
+    optimizer: str = optimizer_param("adam")  # Table 5
+    lr: float = lr_param(0.001)  # Table 5
+    momentum: float = momentum_param(0.0)  # unused by Adam
 
 
 FAST = {"n_alphas": 8, "epochs_per_alpha": 5}
+TINY = {"annealing": True, "n_alphas": 3, "epochs_per_alpha": 2, "batch_size": 32}
 # Table 5: λ per dataset, for the defaults (version 1, constant α) and for version 2
 PAPER = {"by_dataset": {"20news": {"lam": 0.1}, "rcv1_10k": {"lam": 0.01}}}
 ANNEALING = {  # version 2; λ 0.1 on MNIST and USPS
@@ -201,5 +207,5 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=DKMParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER, "annealing": ANNEALING},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER, "annealing": ANNEALING},
 )

@@ -83,30 +83,40 @@ from deepclust.algorithms.base import (
     augmentation,
     refined_result,
 )
-from deepclust.algorithms.dec import soft_assignment
+from deepclust.algorithms.dec import FAST, soft_assignment
 from deepclust.models.autoencoder import Autoencoder, embed
+from deepclust.params import (
+    Augmentation,
+    augment_param,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 from deepclust.training import Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
-class DynAEParams:
-    alpha: float = 1.0  # Student's t (Sec. 4.3)
-    kappa: float = 0.3  # κ / K: κ = 0.3 K (Sec. 4.3), so β1 = 0.3, β2 = 0.15 (Eq. 10)
-    kappa_drop: float = 0.3  # ∇κ = 0.3 κ (Sec. 4.3)
-    tol: float = 0.01  # stop below 1 % conflicted points (Sec. 4.3)
-    max_iter: int = 100000  # MaxIter (Sec. 4.3)
-    update_interval: int = 140  # steps between counts of conflicted points (authors' code)
-    kmeans_n_init: int = 10  # restarts of each centroid update's k-means (authors' code)
-    batch_size: int = 256  # Sec. 4.3
-    optimizer: str = "sgd"  # Sec. 4.3
-    lr: float = 0.001  # Sec. 4.3
-    momentum: float = 0.9  # Sec. 4.3
-    augment: bool = True  # Sec. 3.1.3 and 4.1 (image data only)
-    max_shift: float = 1.0  # pixels (Sec. 4.1: δ ∈ [−1, 1])
-    max_rotation: float = 10.0  # degrees (Sec. 4.1)
+class DynAEParams(Augmentation):
+    alpha: float = param(1.0, gt=0)  # Student's t (Sec. 4.3)
+    # κ / K: κ = 0.3 K (Sec. 4.3), so β1 = 0.3, β2 = 0.15 (Eq. 10)
+    kappa: float = param(0.3, gt=0, le=1)
+    kappa_drop: float = param(0.3, ge=0, lt=1)  # ∇κ = 0.3 κ (Sec. 4.3)
+    tol: float = param(0.01, ge=0)  # stop below 1 % conflicted points (Sec. 4.3)
+    max_iter: int = param(100000, ge=1)  # MaxIter (Sec. 4.3)
+    # steps between counts of conflicted points (authors' code)
+    update_interval: int = param(140, ge=1)
+    # restarts of each centroid update's k-means (authors' code)
+    kmeans_n_init: int = param(10, ge=1)
+    batch_size: int = batch_size_param()  # Sec. 4.3
+    optimizer: str = optimizer_param("sgd")  # Sec. 4.3
+    lr: float = lr_param(0.001)  # Sec. 4.3
+    momentum: float = momentum_param(0.9)  # Sec. 4.3
+    augment: bool = augment_param(True)  # Sec. 3.1.3 and 4.1 (image data only)
 
 
-FAST = {"update_interval": 30, "max_iter": 600}
+TINY = {"update_interval": 3, "max_iter": 15, "batch_size": 32, "augment": False}
 
 
 def centroid_embeddings(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
@@ -233,5 +243,9 @@ def fit(
 
 
 ALGORITHM = Algorithm(
-    name="dynae", family="alternating", params=DynAEParams, fit=fit, presets={"fast": FAST}
+    name="dynae",
+    family="alternating",
+    params=DynAEParams,
+    fit=fit,
+    presets={"fast": FAST, "tiny": TINY},
 )

@@ -22,27 +22,31 @@ from dataclasses import dataclass
 import torch
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
-from deepclust.algorithms.dec import refine_kl
+from deepclust.algorithms.dec import FAST, TINY, refine_kl
 from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.params import (
+    Augmentation,
+    batch_size_param,
+    lr_param,
+    momentum_param,
+    optimizer_param,
+    param,
+)
 
 
 @dataclass(frozen=True)
-class IDECParams:
-    gamma: float = 0.1  # weight of the clustering loss (Table 5)
-    alpha: float = 1.0  # Table 5
-    update_interval: int = 140  # T for MNIST (Table 5)
-    tol: float = 0.001  # δ = 0.1 % (Table 5)
-    max_iter: int = 20000  # IDEC code's maxiter
-    batch_size: int = 256  # Table 5
-    optimizer: str = "adam"  # Table 5, MNIST
-    lr: float = 0.001  # Table 5, MNIST
-    momentum: float = 0.0  # unused by Adam; 0.99 with SGD for USPS/Reuters-10K
-    augment: bool = False  # survey Eq. 20, 21, 24 (image data only)
-    max_shift: float = 1.0  # pixels, as DynAE's augmentation
-    max_rotation: float = 10.0  # degrees, as DynAE's augmentation
+class IDECParams(Augmentation):
+    gamma: float = param(0.1, ge=0)  # weight of the clustering loss (Table 5)
+    alpha: float = param(1.0, gt=0)  # Table 5
+    update_interval: int = param(140, ge=1)  # T for MNIST (Table 5)
+    tol: float = param(0.001, ge=0)  # δ = 0.1 % (Table 5)
+    max_iter: int = param(20000, ge=1)  # IDEC code's maxiter
+    batch_size: int = batch_size_param()  # Table 5
+    optimizer: str = optimizer_param("adam")  # Table 5, MNIST
+    lr: float = lr_param(0.001)  # Table 5, MNIST
+    momentum: float = momentum_param(0.0)  # unused by Adam; 0.99 with SGD for USPS/Reuters-10K
 
 
-FAST = {"update_interval": 30, "max_iter": 600}
 _SGD = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.99}
 PAPER = {  # Table 5: the defaults are MNIST's; USPS and Reuters-10K differ
     "by_dataset": {
@@ -86,5 +90,5 @@ ALGORITHM = Algorithm(
     family="simultaneous",
     params=IDECParams,
     fit=fit,
-    presets={"fast": FAST, "paper": PAPER},
+    presets={"fast": FAST, "tiny": TINY, "paper": PAPER},
 )

@@ -35,6 +35,7 @@ from sklearn.mixture import GaussianMixture
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering, draw_seed
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.params import param
 
 MANIFOLDS = ("umap", "isomap", "tsne")
 NEIGHBORS = {"umap": 20, "isomap": 5}  # Table 3 (UMAP 20 also in the authors' run.sh)
@@ -43,16 +44,32 @@ MAX_EXACT_TSNE = 5000  # samples; exact t-SNE keeps n² distances
 
 @dataclass(frozen=True)
 class N2DParams:
-    manifold: str = "umap"  # Table 3; "isomap" and "tsne" as in the paper's comparison
-    n_components: int | None = None  # None = k, the number of clusters (Table 3)
-    n_neighbors: int | None = None  # None = Table 3's: 20 for UMAP, 5 for ISOMAP
-    min_dist: float = 0.0  # UMAP, authors' run.sh
-    umap_epochs: int | None = None  # None = umap-learn's default (200 above 10,000 samples)
-    perplexity: float = 30.0  # t-SNE; Table 3: †, the library default the authors ran
-    covariance_type: str = "full"  # the mixture's, authors' n2d.py
+    # Table 3; "isomap" and "tsne" as in the paper's comparison
+    manifold: str = param(
+        "umap",
+        choices=("umap", "isomap", "tsne"),
+        doc="manifold learner on the embedding: umap (N2D), isomap or tsne",
+    )
+    # None = k, the number of clusters (Table 3)
+    n_components: int | None = param(
+        None, ge=1, doc="manifold dimensions; null = the number of clusters k (N2D)"
+    )
+    # None = Table 3's: 20 for UMAP, 5 for ISOMAP
+    n_neighbors: int | None = param(
+        None, ge=2, doc="UMAP / ISOMAP neighbours; null = 20 for UMAP, 5 for ISOMAP (N2D)"
+    )
+    min_dist: float = param(0.0, ge=0)  # UMAP, authors' run.sh
+    # None = umap-learn's default (200 above 10,000 samples)
+    umap_epochs: int | None = param(
+        None, ge=1, doc="UMAP optimisation epochs; null = umap-learn's default"
+    )
+    perplexity: float = param(30.0, gt=0)  # t-SNE; Table 3: †, the library default the authors ran
+    # the mixture's, authors' n2d.py
+    covariance_type: str = param("full", choices=("full", "tied", "diag", "spherical"))
 
 
 FAST = {"umap_epochs": 100}
+TINY = {"n_neighbors": 10}
 
 
 @dataclass
@@ -170,6 +187,6 @@ ALGORITHM = Algorithm(
     family="sequential",
     params=N2DParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     init="none",
 )

@@ -61,21 +61,28 @@ from deepclust.algorithms.base import (
     fraction_changed,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.params import batch_size_param, lr_param, param
 from deepclust.training import Objective, train
 
 
 @dataclass(frozen=True)
 class VaDEParams:
-    epochs: int = 500  # authors' code, MNIST
-    batch_size: int = 100  # authors' code
-    lr: float = 0.002  # Adam, network and mixture (authors' code)
-    lr_decay: float = 0.9  # factor every `decay_every` epochs (authors' code, MNIST)
-    decay_every: int = 10  # epochs
-    min_lr: float = 0.0002  # floor of the decayed lr (authors' code, MNIST)
-    alpha: float | None = None  # reconstruction weight; None = 1/(2σ̂²) (module docstring)
+    epochs: int = param(500, ge=1)  # authors' code, MNIST
+    batch_size: int = batch_size_param(100)  # authors' code
+    # Adam, network and mixture (authors' code)
+    lr: float = lr_param(0.002, doc="Adam, network and mixture")
+    # factor every `decay_every` epochs (authors' code, MNIST)
+    lr_decay: float = param(0.9, gt=0, le=1)
+    decay_every: int = param(10, ge=1, doc="epochs between lr decays")  # epochs
+    min_lr: float = param(0.0002, ge=0)  # floor of the decayed lr (authors' code, MNIST)
+    # reconstruction weight; None = 1/(2σ̂²) (module docstring)
+    alpha: float | None = param(
+        None, gt=0, doc="reconstruction weight; null = 1/(2σ̂²), σ̂² the pretrained autoencoder's MSE"
+    )
 
 
 FAST = {"epochs": 50, "decay_every": 5}
+TINY = {"epochs": 2, "batch_size": 32}
 
 
 class GaussianMixturePrior(nn.Module):
@@ -229,6 +236,6 @@ ALGORITHM = Algorithm(
     family="generative",
     params=VaDEParams,
     fit=fit,
-    presets={"fast": FAST},
+    presets={"fast": FAST, "tiny": TINY},
     init="none",
 )

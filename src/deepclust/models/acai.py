@@ -69,9 +69,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepclust.models.autoencoder import Autoencoder, from_config
+from deepclust.models.params import autoencoder_params
 from deepclust.training import Objective, make_optimizer, pretraining_steps, train
 
-ACAI_DEFAULTS = {"acai_lambda": 0.5, "acai_gamma": None}  # the schema's defaults
 # v(t) = a t + b, the [−1, 1] view of [0, 1] data in which Berthelot et al. compute every term
 VIEW = (2.0, -1.0)
 IDENTITY = (1.0, 0.0)
@@ -178,30 +178,29 @@ def pretrain_acai(
     """Train ``ae`` in place with ACAI for ``ae_cfg["epochs"]``, every term on the [−1, 1] view
     of the [0, 1] data (``VIEW``); return the history (per epoch: ``loss``, ``reconstruction``,
     ``adversarial``, ``critic``)."""
-    cfg = {**ACAI_DEFAULTS, **ae_cfg}
+    cfg = autoencoder_params(ae_cfg)
     critic = Critic(from_config(ae_cfg, X.shape[1], ae.image_shape)).to(X.device)
-    momentum = cfg.get("momentum", 0.9)
-    optimizer = make_optimizer(ae.parameters(), cfg["optimizer"], cfg["lr"], momentum)
-    critic_optimizer = make_optimizer(critic.parameters(), cfg["optimizer"], cfg["lr"], momentum)
+    optimizer = make_optimizer(ae.parameters(), cfg.optimizer, cfg.lr, cfg.momentum)
+    critic_optimizer = make_optimizer(critic.parameters(), cfg.optimizer, cfg.lr, cfg.momentum)
     objective = acai_objective(
         ae,
         critic,
         critic_optimizer,
-        lam=cfg["acai_lambda"],
-        gamma=cfg["acai_gamma"],
+        lam=cfg.acai_lambda,
+        gamma=cfg.acai_gamma,
         augment=augment,
         generator=generator,
         view=VIEW,
     )
-    batch_size = min(cfg["batch_size"], len(X))
+    batch_size = min(cfg.batch_size, len(X))
     return train(
         objective,
         X,
         optimizer,
         batch_size=batch_size,
-        max_steps=pretraining_steps(cfg, len(X), batch_size),
+        max_steps=pretraining_steps(vars(cfg), len(X), batch_size),
         generator=generator,
         desc="pretrain acai",
         progress=progress,
-        precision=cfg.get("precision", "fp32"),
+        precision=cfg.precision,
     )

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from deepclust.models.params import autoencoder_params
+
 
 class _EncoderDecoder(nn.Module):
     """What every autoencoder is: ``encoder`` and ``decoder`` modules on flat rows."""
@@ -201,10 +203,11 @@ def build(arch: dict) -> Autoencoder:
 
 def from_config(ae_cfg: dict, d: int, image_shape: tuple[int, int, int] | None) -> Autoencoder:
     """The untrained autoencoder that an ``autoencoders.<name>`` config describes for rows of
-    ``d`` values (images of ``image_shape``, if given)."""
-    kind = ae_cfg.get("kind", "dense")
+    ``d`` values (images of ``image_shape``, if given); missing keys take their defaults."""
+    cfg = autoencoder_params(ae_cfg)
+    kind = cfg.kind
     if kind == "dense":
-        dims = [d, *ae_cfg["hidden"], ae_cfg["embedding_dim"]]
+        dims = [d, *cfg.hidden, cfg.embedding_dim]
         ae = FeedforwardAutoencoder(dims, image_shape=image_shape)
     elif kind == "conv":
         if image_shape is None:
@@ -213,12 +216,12 @@ def from_config(ae_cfg: dict, d: int, image_shape: tuple[int, int, int] | None) 
             )
         if math.prod(image_shape) != d:
             raise ValueError(f"image shape {tuple(image_shape)} does not have {d} values")
-        if ae_cfg.get("pretraining", "end_to_end") != "end_to_end":
+        if cfg.pretraining != "end_to_end":
             raise ValueError("autoencoder kind 'conv' supports only pretraining: end_to_end")
-        ae = ConvAutoencoder(image_shape, ae_cfg["channels"], ae_cfg["embedding_dim"])
+        ae = ConvAutoencoder(image_shape, cfg.channels, cfg.embedding_dim)
     else:
         raise ValueError(f"unknown autoencoder kind '{kind}'; known: dense, conv")
-    initialize_weights(ae, ae_cfg.get("init"))
+    initialize_weights(ae, cfg.init)
     return ae
 
 

@@ -17,11 +17,11 @@ minimising the MSE between x̂ and x; then the end-to-end phase above fine-tunes
 network without dropout. g1 and g2 are the activations the layers have in the stacked
 autoencoder: ReLU, except g2 of the first pair (it reconstructs the input) and g1 of the last
 pair (the embedding), as in Xie et al. Sec. 3.2. Table 5 gives SGD, lr 0.1 divided by 10 every
-20,000 iterations, dropout rate 0.2, weight decay 0; the momentum 0.9 is ours. Table 5 does not
-say where the dropout sits; corrupting both the pair's input and its hidden code follows our
-reading of Xie et al. Sec. 3.2 (not among the texts in shared/papers). The dropout masks come
-from the run's generator. Xie et al. trained 50,000 iterations per pair (≈ 183 MNIST epochs
-at batch 256), our default ``layerwise_epochs`` is 50.
+20,000 iterations, dropout rate 0.2, weight decay 0; the momentum (the block's ``momentum``,
+0.9) is ours. Table 5 does not say where the dropout sits; corrupting both the pair's input and
+its hidden code follows our reading of Xie et al. Sec. 3.2 (not among the texts in
+shared/papers). The dropout masks come from the run's generator. Xie et al. trained 50,000
+iterations per pair (≈ 183 MNIST epochs at batch 256), our default ``layerwise_epochs`` is 50.
 
 Every mode honours ``precision``: ``bf16`` runs the forward and backward matrix products in
 bfloat16 under ``torch.autocast`` (``training.autocast_bf16``); weights, the optimizer and the
@@ -43,14 +43,8 @@ from torch import nn
 from deepclust.augment import augmenter
 from deepclust.models.acai import pretrain_acai
 from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
+from deepclust.models.params import autoencoder_params
 from deepclust.training import Objective, make_optimizer, pretraining_steps, train
-
-LAYERWISE_DEFAULTS = {  # the schema's defaults, for callers that pass an unvalidated dict
-    "layerwise_epochs": 50,
-    "layerwise_lr": 0.1,
-    "layerwise_lr_step": 20000,
-    "dropout": 0.2,
-}
 
 
 def reconstruction_loss(
@@ -74,31 +68,33 @@ def pretrain(
     image_shape: tuple[int, int, int] | None = None,
     progress: bool = True,
 ) -> tuple[FeedforwardAutoencoder, list[dict]]:
-    """Build the autoencoder that ``ae_cfg`` describes for ``X`` (rows that are images of
+    """Build the autoencoder that ``ae_cfg`` (an ``autoencoders.<name>`` block, missing keys
+    taking their declared defaults) describes for ``X`` (rows that are images of
     ``image_shape``, if given) and train it to reconstruct."""
+    cfg = autoencoder_params(ae_cfg)
     ae = from_config(ae_cfg, X.shape[1], image_shape).to(X.device)
     augment = None
-    if ae_cfg.get("augment", False):  # Eq. 20, end-to-end phase only
+    if cfg.augment:  # Eq. 20, end-to-end phase only
         augment = augmenter(
             ae.image_shape,
             generator,
-            max_shift=ae_cfg.get("max_shift", 1.0),
-            max_rotation=ae_cfg.get("max_rotation", 10.0),
+            max_shift=cfg.max_shift,
+            max_rotation=cfg.max_rotation,
             key="autoencoders.*.augment",
         )
-    mode = ae_cfg.get("pretraining", "end_to_end")
-    precision = ae_cfg.get("precision", "fp32")
+    mode = cfg.pretraining
+    precision = cfg.precision
     layerwise_history: list[dict] = []
     if mode == "layerwise":
-        cfg = {**LAYERWISE_DEFAULTS, **ae_cfg}
         layerwise_history = pretrain_layerwise(
             ae,
             X,
-            epochs=cfg["layerwise_epochs"],
-            batch_size=cfg["batch_size"],
-            lr=cfg["layerwise_lr"],
-            lr_step=cfg["layerwise_lr_step"],
-            dropout=cfg["dropout"],
+            epochs=cfg.layerwise_epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.layerwise_lr,
+            lr_step=cfg.layerwise_lr_step,
+            dropout=cfg.dropout,
+            momentum=cfg.momentum,
             generator=generator,
             progress=progress,
             precision=precision,
@@ -109,17 +105,15 @@ def pretrain(
         )
     elif mode != "end_to_end":
         raise ValueError(f"unknown pretraining '{mode}'; known: end_to_end, layerwise, acai")
-    optimizer = make_optimizer(
-        ae.parameters(), ae_cfg["optimizer"], ae_cfg["lr"], ae_cfg.get("momentum", 0.9)
-    )
+    optimizer = make_optimizer(ae.parameters(), cfg.optimizer, cfg.lr, cfg.momentum)
     objective = Objective(batch_loss=lambda x, idx: {"loss": reconstruction_loss(ae, x, augment)})
-    batch_size = min(ae_cfg["batch_size"], len(X))
+    batch_size = min(cfg.batch_size, len(X))
     history = train(
         objective,
         X,
         optimizer,
         batch_size=batch_size,
-        max_steps=pretraining_steps(ae_cfg, len(X), batch_size),
+        max_steps=pretraining_steps(vars(cfg), len(X), batch_size),
         generator=generator,
         desc="pretrain",
         progress=progress,
@@ -159,6 +153,7 @@ def pretrain_layerwise(
     lr: float,
     lr_step: int,
     dropout: float,
+    momentum: float,
     generator: torch.Generator,
     progress: bool = True,
     precision: str = "fp32",
@@ -171,7 +166,7 @@ def pretrain_layerwise(
     steps = epochs * math.ceil(len(X) / batch_size)
     pairs = layer_pairs(ae)
     for number, (enc, dec, enc_relu, dec_relu) in enumerate(pairs, start=1):
-        optimizer = make_optimizer([*enc.parameters(), *dec.parameters()], "sgd", lr, 0.9)
+        optimizer = make_optimizer([*enc.parameters(), *dec.parameters()], "sgd", lr, momentum)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_step, gamma=0.1)
 
         def batch_loss(x, idx, enc=enc, dec=dec, enc_relu=enc_relu, dec_relu=dec_relu):
