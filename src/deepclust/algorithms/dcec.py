@@ -29,6 +29,7 @@ from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialCluste
 from deepclust.algorithms.dec import refine_kl
 from deepclust.algorithms.idec import total_loss
 from deepclust.models.autoencoder import Autoencoder, ConvAutoencoder
+from deepclust.training import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     if not isinstance(autoencoder, ConvAutoencoder):
         raise ValueError(
@@ -72,6 +74,7 @@ def fit(
         combine=functools.partial(total_loss, gamma=params.gamma),
         generator=generator,
         progress=progress,
+        checkpointer=checkpointer,
         desc="dcec",
     )
 

@@ -52,7 +52,7 @@ from deepclust.algorithms.base import (
 )
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     k = len(init.centers)
@@ -156,6 +157,7 @@ def fit(
         generator=generator,
         desc="den",
         progress=progress,
+        checkpointer=checkpointer,
     )
     z = embed(ae, X)
     km = kmeans_init(

@@ -83,9 +83,9 @@ from deepclust.algorithms.base import (
     augmentation,
     refined_result,
 )
-from deepclust.algorithms.dec import soft_assignment
+from deepclust.losses import soft_assignment
 from deepclust.models.autoencoder import Autoencoder, embed
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,18 @@ def dynamic_loss(
     }
 
 
+@dataclass
+class DynAEState(TrainingState):
+    """What DynAE's callbacks keep between updates (Algorithm 1): the centroid embeddings, the
+    confidence thresholds β1, β2 and their step κ, and the previous count of conflicted points."""
+
+    centers: torch.Tensor
+    beta1: float
+    beta2: float
+    kappa: float
+    n_conflicted: int
+
+
 def fit(
     autoencoder: Autoencoder,
     X: torch.Tensor,
@@ -159,19 +171,20 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     augment = augmentation(ae, params, generator, "dynae")
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
     k = len(init.centers)
     initial = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device)
-    state = {
-        "centers": centroid_embeddings(embed(ae, X), initial),
-        "beta1": params.kappa,  # Eq. 10
-        "beta2": params.kappa / 2,
-        "kappa": params.kappa,
-        "n_conflicted": len(X),  # Algorithm 1: nbConfPrev ← |X|
-    }
+    state = DynAEState(
+        centers=centroid_embeddings(embed(ae, X), initial),
+        beta1=params.kappa,  # Eq. 10
+        beta2=params.kappa / 2,
+        kappa=params.kappa,
+        n_conflicted=len(X),  # Algorithm 1: nbConfPrev ← |X|
+    )
 
     def update_centroids(z: torch.Tensor) -> torch.Tensor:
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
@@ -184,23 +197,23 @@ def fit(
         if step % params.update_interval:
             return None
         z = embed(ae, X)
-        q = soft_assignment(z, state["centers"], params.alpha)
-        n_conflicted = int((~unconflicted(q, state["beta1"], state["beta2"])).sum())
-        stable = n_conflicted >= state["n_conflicted"]
+        q = soft_assignment(z, state.centers, params.alpha)
+        n_conflicted = int((~unconflicted(q, state.beta1, state.beta2)).sum())
+        stable = n_conflicted >= state.n_conflicted
         if stable:
-            state["centers"] = update_centroids(z)
-            state["beta1"], state["beta2"], state["kappa"] = drop_confidence(
-                state["beta1"], state["beta2"], state["kappa"], params.kappa_drop
+            state.centers = update_centroids(z)
+            state.beta1, state.beta2, state.kappa = drop_confidence(
+                state.beta1, state.beta2, state.kappa, params.kappa_drop
             )
-        state["n_conflicted"] = n_conflicted
+        state.n_conflicted = n_conflicted
         if n_conflicted / len(X) < params.tol:
             objective.stop = True
         return {
             "n_conflicted": n_conflicted,
             "conflicted_fraction": n_conflicted / len(X),
             "centroids_updated": int(stable),
-            "beta1": state["beta1"],  # the thresholds of the following steps
-            "beta2": state["beta2"],
+            "beta1": state.beta1,  # the thresholds of the following steps
+            "beta2": state.beta2,
         }
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -208,10 +221,10 @@ def fit(
             x = augment(x)
         z = ae.encode(x)
         x_hat = ae.decode(z)
-        centers = state["centers"]
+        centers = state.centers
         with torch.no_grad():
             q = soft_assignment(z, centers, params.alpha)
-            unconf = unconflicted(q, state["beta1"], state["beta2"])
+            unconf = unconflicted(q, state.beta1, state.beta2)
             labels = q.argmax(dim=1)
             images = ae.decode(centers)
         return dynamic_loss(x, z, x_hat, unconf, centers[labels], images[labels])
@@ -226,10 +239,11 @@ def fit(
         generator=generator,
         desc="dynae",
         progress=progress,
+        checkpointer=checkpointer,
     )
     z = embed(ae, X)
-    labels = soft_assignment(z, state["centers"], params.alpha).argmax(dim=1)
-    return refined_result(ae, z, labels, state["centers"], history)
+    labels = soft_assignment(z, state.centers, params.alpha).argmax(dim=1)
+    return refined_result(ae, z, labels, state.centers, history)
 
 
 ALGORITHM = Algorithm(

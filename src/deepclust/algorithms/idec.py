@@ -24,6 +24,7 @@ import torch
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
 from deepclust.algorithms.dec import refine_kl
 from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.training import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     return refine_kl(
         autoencoder,
@@ -77,6 +79,7 @@ def fit(
         combine=functools.partial(total_loss, gamma=params.gamma),
         generator=generator,
         progress=progress,
+        checkpointer=checkpointer,
         desc="idec",
     )
 

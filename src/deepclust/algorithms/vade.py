@@ -57,11 +57,12 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    LabelState,
     draw_seed,
     fraction_changed,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder
-from deepclust.training import Objective, train
+from deepclust.training import Checkpointer, Objective, train
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     k = len(init.centers)
@@ -171,7 +173,7 @@ def fit(
         with torch.no_grad():
             return prior.responsibilities(means_of_all()).argmax(dim=1)
 
-    state = {"labels": labels_now()}
+    state = LabelState(labels_now())
 
     def before_step(step: int) -> dict | None:
         if step % steps_per_epoch:
@@ -183,8 +185,8 @@ def fit(
         if step == 0:
             return None
         labels = labels_now()
-        delta, n_changed = fraction_changed(labels, state["labels"])
-        state["labels"] = labels
+        delta, n_changed = fraction_changed(labels, state.labels)
+        state.labels = labels
         return {"delta_label": delta, "n_changed": n_changed, "lr": lr}
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -204,6 +206,7 @@ def fit(
         generator=generator,
         desc="vade",
         progress=progress,
+        checkpointer=checkpointer,
     )
     history.append({"step": max_steps, "reconstruction_weight": alpha})
     z = means_of_all()

@@ -63,13 +63,21 @@ d-500-500-2000-10, augmentation on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from deepclust.models.autoencoder import Autoencoder, from_config
-from deepclust.training import Objective, make_optimizer, pretraining_steps, train
+from deepclust.training import (
+    Checkpointer,
+    Objective,
+    TrainingState,
+    make_optimizer,
+    pretraining_steps,
+    train,
+)
 
 ACAI_DEFAULTS = {"acai_lambda": 0.5, "acai_gamma": None}  # the schema's defaults
 # v(t) = a t + b, the [−1, 1] view of [0, 1] data in which Berthelot et al. compute every term
@@ -127,6 +135,14 @@ def acai_losses(
     }
 
 
+@dataclass
+class CriticState(TrainingState):
+    """The critic and its optimiser: trained in ``after_step``, not by the loop's optimiser."""
+
+    critic: Critic
+    critic_optimizer: torch.optim.Optimizer
+
+
 def acai_objective(
     ae: Autoencoder,
     critic: Critic,
@@ -162,7 +178,7 @@ def acai_objective(
     return Objective(
         batch_loss=batch_loss,
         after_step=after_step,
-        state={"critic": critic, "critic_optimizer": critic_optimizer},
+        state=CriticState(critic, critic_optimizer),
     )
 
 
@@ -174,6 +190,7 @@ def pretrain_acai(
     augment: Callable[[torch.Tensor], torch.Tensor] | None,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> list[dict]:
     """Train ``ae`` in place with ACAI for ``ae_cfg["epochs"]``, every term on the [−1, 1] view
     of the [0, 1] data (``VIEW``); return the history (per epoch: ``loss``, ``reconstruction``,
@@ -204,4 +221,5 @@ def pretrain_acai(
         desc="pretrain acai",
         progress=progress,
         precision=cfg.get("precision", "fp32"),
+        checkpointer=checkpointer,
     )
