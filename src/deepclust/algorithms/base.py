@@ -1,9 +1,12 @@
 """What every algorithm is: a name, a family, paper-default parameters, presets and a ``fit``.
 
-``fit(autoencoder, X, init, params, *, generator, progress) -> ClusteringResult`` promises:
-it works on a copy of the autoencoder (the caller's is never changed); all randomness comes
-from ``generator``; it never sees ground-truth labels; a non-finite loss raises; it shows a
-tqdm bar when ``progress`` is true. The device is ``X.device``.
+``fit(autoencoder, X, init, params, *, generator, progress, checkpointer=None) ->
+ClusteringResult`` promises: it works on a copy of the autoencoder (the caller's is never
+changed); all randomness comes from ``generator``; it never sees ground-truth labels; a
+non-finite loss raises; it shows a tqdm bar when ``progress`` is true; every ``train`` call gets
+``checkpointer`` (``training``: checkpoints and resume). The device is ``X.device``. A method
+whose paper trains its own networks instead of the shared autoencoder (DAMIC) says so in its
+docstring.
 """
 
 from __future__ import annotations

@@ -19,15 +19,22 @@ labels (cross-entropy), phase 2 pretrains expert i on the points of k-means clus
 trains everything jointly on L. Each phase is one ``train`` call (checkpointable). The single
 autoencoder (the paper: layer-wise pretraining, BCE) is the pipeline's, configured upstream.
 
+Why ``fit`` does not use the autoencoder it is given: in the paper the single autoencoder
+exists only to produce the k-means start ("in the pre-training procedure a *single*
+autoencoder is trained on the entire database"); the k experts are separate networks with
+their own architecture (bottleneck e = k, batch norm on every hidden layer, sigmoid outputs)
+pretrained from scratch on their clusters, and the clustering network reads x, not an
+embedding. Initialising the experts from the shared autoencoder would be another method. So
+the autoencoder enters through ``init`` only; the networks are in ``models/damic.py``.
+
 Architecture (Sec. 3.4): experts d-1024-256-e-256-1024-d with e = k (the paper's
 "1024, 256, k, 256, 1024"; ``embedding_dim`` overrides it), clustering network d-512-512
 followed by the k-way softmax; ReLU on every hidden layer (the bottleneck included), batch norm
 on every hidden layer (Linear → BatchNorm → ReLU; none on the output layers), sigmoid expert
 outputs. Adam (lr 0.001, Keras' default: the paper gives none), batch 256, 50 epochs per phase.
 For its synthetic data the paper lists a "512, 512, 2" clustering network and plots a 2-D h(x)
-(Fig. 2e): ``classifier_hidden: [512, 512, 2]``; with batch norm and ReLU on that 2-D layer it
-lost about 0.2 ACC against the default (``scripts/damic_synthetic.py``, measured on an
-earlier generator of the synthetic data).
+(Fig. 2e): ``classifier_hidden: [512, 512, 2]`` (with batch norm and ReLU on that 2-D layer;
+measured against the default in docs/results.md).
 
 Readings and deviations:
 
@@ -48,10 +55,9 @@ Readings and deviations:
 - New networks are initialised by torch's default rules under a seed drawn from ``generator``
   (the global RNG is left as it was).
 
-Measured (docs/results.md): on the synthetic data of Eq. 8 DAMIC keeps its initial partition.
-The points k-means misclusters are reconstructed far better by the expert they were
-pretrained with than by the expert of their class (median d 0.01 against 0.4-2.5), so the
-posterior of Eq. 5 rarely moves them; ``scripts/damic_synthetic.py`` prints this for every seed.
+What we measured with it (on the synthetic data of Eq. 8 it keeps its initial partition, and
+why: ``scripts/damic_synthetic.py``) is in docs/results.md, "Measurements behind the methods'
+readings".
 """
 
 from __future__ import annotations

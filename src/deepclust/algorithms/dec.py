@@ -7,6 +7,9 @@ Survey (paper 000) Eq. 14-16, which are Eq. 1, 3 and 2 of Xie et al.:
 - clustering loss KL(P‖Q) (Eq. 16), summed over clusters and averaged over the batch
   (Keras' ``kld`` as in DEC-keras).
 
+These three, Eq. 24's augmented KL and Eq. 20's reconstruction are defined in
+``deepclust.losses`` (IDEC, DCEC and DynAE use them too); ``refine_kl`` below is the procedure.
+
 As in the paper, P is computed over the *whole dataset* every ``update_interval`` steps and
 frozen in between (not per mini-batch); training stops when fewer than ``tol`` of the labels
 changed between two such updates, or after ``max_iter`` steps. The decoder is dropped (λ1 = 0,

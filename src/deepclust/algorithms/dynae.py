@@ -50,16 +50,8 @@ Where we read into the paper (and where the authors' code, wentropy/DynAE, diffe
 - Reductions as in the code: squared norms are means over features (Keras ``mse``; Eq. 3, 12
   write sums), averaged over the batch.
 
-Measured (docs/results.md): from the starts a CPU can train (72-89 % on MNIST-test) DynAE
-loses accuracy. Clusters absorb their neighbours while the embedding contracts around the fixed
-centroids, and the conflicted count keeps falling, so the centroids are never refreshed.
-Augmentation in refinement makes it worse on 8 × 8 digits. The authors' code's clean-batch
-targets and its once-per-update centroid images do not help. The outcome depends on the
-embedding's scale (q and the embedding term are not scale-invariant). With the embedding shrunk
-until q is nearly uniform, almost every point stays conflicted, and DynAE only reconstructs.
-The authors' own logs start from their ACAI autoencoder at 95.7 % (MNIST-test) and 97.3 %
-(MNIST-full), and DynAE adds 2.6 points on MNIST-test: the paper's accuracy is mostly its
-pretraining's, a start our CPU runs do not reach (the `paper` presets on USPS: 80.0 → 74.0 %).
+What we measured with it (it loses accuracy from the starts a CPU can train, and why) is in
+docs/results.md, "Measurements behind the methods' readings".
 
 Paper defaults (Sec. 4.3): SGD lr 0.001 momentum 0.9, batch 256, κ = 0.3 K, ∇κ = 0.3 κ,
 tol 1 %, MaxIter 10⁵, α = 1, augmentation on (shift ±1, rotation ±10°; δ in pixels, see

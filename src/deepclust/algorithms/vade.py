@@ -31,9 +31,8 @@ code's Gaussian variant (α·D·MSE, its choice for Reuters and HAR) on every da
 α = 1/(2σ̂²) by default: the Gaussian log-likelihood's weight for the noise variance σ̂² that
 the pretrained autoencoder leaves, its per-feature MSE on the data. The code's α = 1 means
 σ² = ½, far noisier than pixels in [0, 1] reconstruct (σ̂² ≈ 0.02 on digits), so the KL term
-outweighed the reconstruction and clusters merged: on digits (``configs/survey.yaml``'s
-autoencoders, 50 epochs) α = 1 gave ACC 61.6 / 68.1 / 49.9 % with 9, 9 and 6 clusters left,
-α = 1/(2σ̂²) ≈ 22 gave 68.8 / 80.8 / 66.7 % with all 10.
+outweighed the reconstruction and clusters merged on digits (measured in docs/results.md,
+"Measurements behind the methods' readings").
 π is the softmax of free logits and σ² the exponential of free log-variances (the code
 trains π and σ² directly, unconstrained). The log σ̃² layer starts with zero weights and, as
 bias, the mean over the components of the fitted log σ²_c, so that q(z | x) starts as wide as

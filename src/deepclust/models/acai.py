@@ -40,12 +40,8 @@ Readings (the paper leaves these open; we follow Berthelot et al. and the author
   pixel RMSE). Our data are in [0, 1], so the terms use v(t) = 2t − 1 of x, x̂, x̂_α (the
   autoencoder itself still reads and writes [0, 1]). Relative to λ this makes the
   reconstruction term 4× larger than on [0, 1]. On [0, 1] (what the authors' Keras code feeds)
-  the critic term wins on MNIST-test (d-256-256-512-10, Adam 0.001, batch 256, no
-  augmentation): after 20 epochs the MSE is still 0.065, near the mean image's 0.067 (plain
-  pretraining: 0.023), and k-means on the embedding gives ACC 21-27 % (3 seeds; plain 57-65 %);
-  with the [−1, 1] view the MSE is 0.024 and ACC 58-60 %, NMI 0.56-0.59 (plain 0.53-0.56).
-  After 50 epochs: view ACC 65-73 %, NMI 0.63-0.67; plain 63-71 %, NMI 0.60-0.62 (3 seeds);
-  [0, 1] 44 % (seed 0). With augmentation (seed 0): [0, 1] 24 %, view 74 %, plain 63 %.
+  the critic term wins on MNIST-test and stalls the reconstruction (measured in
+  docs/results.md, "Measurements behind the methods' readings").
 - The authors' Keras code (nairouz/DynAE ``DynAE.py``) never trains its critic: its
   ``aci_ae_constructor`` sets ``critic.trainable = False`` in ``DynAE.__init__``, before the
   notebook compiles ``disc``, so (by tf.keras 1.x rules: weights are collected at compile, a
