@@ -34,6 +34,7 @@ from deepclust.algorithms.base import ClusteringResult
 from deepclust.data.registry import get
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import embed
+from deepclust.models.damic import Experts
 from deepclust.models.pretrain import pretrain
 from deepclust.seeding import seed_everything
 
@@ -71,7 +72,7 @@ def expert_distances(
 ) -> np.ndarray:
     """d(x, f_i(x)) of every point under every trained expert, (n, k), in evaluation mode."""
     sigmoid = result.state["output"] == "sigmoid"
-    experts = damic.Experts.for_params(X.shape[1], k, params, sigmoid)
+    experts = Experts.for_params(X.shape[1], k, params, sigmoid)
     experts.load_state_dict(result.state["experts"])
     experts.eval()
     return damic.reconstruction_distances(X, experts(X)).numpy()

@@ -86,10 +86,10 @@ def test_every_algorithm_resumes_bit_identically(name, blobs, tiny_ae, tiny_init
 
     def run():
         torch.manual_seed(0)
-        with checkpointing(path, f"{name}-0", every_s=None):
+        with checkpointing(path, f"{name}-0", every_s=None) as ckpt:
             ae = copy.deepcopy(tiny_ae)
             return spec.fit(ae, X, tiny_init, params, generator=torch.Generator().manual_seed(0),
-                            progress=False)  # fmt: skip
+                            progress=False, checkpointer=ckpt)  # fmt: skip
 
     reference = run()
     assert not path.exists()  # removed on success
@@ -115,8 +115,9 @@ def test_pretraining_resumes_bit_identically(mode, blobs, tmp_path, monkeypatch)
 
     def run():
         torch.manual_seed(0)
-        with checkpointing(path, mode, every_s=None):
-            return pretrain(cfg, X, generator=torch.Generator().manual_seed(0), progress=False)
+        with checkpointing(path, mode, every_s=None) as ckpt:
+            return pretrain(cfg, X, generator=torch.Generator().manual_seed(0), progress=False,
+                            checkpointer=ckpt)  # fmt: skip
 
     ref_ae, ref_history = run()
     # layer-wise: 3 phases of 6 steps, then 9 end-to-end steps; interrupt in each kind of phase
@@ -137,8 +138,9 @@ def test_a_checkpoint_of_another_config_is_ignored_with_a_warning(blobs, tmp_pat
 
     def run(stamp):
         torch.manual_seed(0)
-        with checkpointing(path, stamp, every_s=None):
-            return pretrain(cfg, X, generator=torch.Generator().manual_seed(0), progress=False)
+        with checkpointing(path, stamp, every_s=None) as ckpt:
+            return pretrain(cfg, X, generator=torch.Generator().manual_seed(0), progress=False,
+                            checkpointer=ckpt)  # fmt: skip
 
     reference = run("a")[0]
     with monkeypatch.context() as m:

@@ -1,6 +1,7 @@
 """The shared pieces: training loop, atomic writes, registries, seeding, n_clusters checks."""
 
 import pkgutil
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import FeedforwardAutoencoder, build
 from deepclust.models.pretrain import pretrain
 from deepclust.seeding import resolve_device
-from deepclust.training import NonFiniteLossError, Objective, train
+from deepclust.training import NonFiniteLossError, Objective, TrainingState, train
 
 
 def test_every_algorithm_module_is_registered():
@@ -74,6 +75,29 @@ def test_loop_visits_every_sample_once_per_epoch_and_logs_each_epoch():
     )
     assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
     assert [(r["step"], r["epoch"]) for r in history] == [(3, 1), (6, 2)]
+
+
+@dataclass
+class _State(TrainingState):
+    centers: torch.Tensor
+    count: int
+    history: list
+    net: torch.nn.Linear
+
+
+def test_a_declared_state_round_trips_loading_modules_in_place_and_replacing_the_rest():
+    torch.manual_seed(0)
+    saved = _State(torch.ones(2, 3), 4, [1.0, {"a": 2}], torch.nn.Linear(2, 1))
+    record = saved.state_dict()
+    torch.manual_seed(1)
+    net = torch.nn.Linear(2, 1)
+    state = _State(torch.zeros(0, dtype=torch.float64), 0, [], net)
+    state.load_state_dict(record)
+    assert state.net is net and torch.equal(net.weight, saved.net.weight)  # in place
+    assert torch.equal(state.centers, saved.centers) and state.count == 4
+    assert state.history == [1.0, {"a": 2}] and state.history is not saved.history  # a copy
+    record["count"] = 5
+    assert state.count == 4  # the loaded values do not follow the record
 
 
 def test_pretraining_lowers_the_reconstruction_error_and_is_seeded(blobs):

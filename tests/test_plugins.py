@@ -34,7 +34,7 @@ class ShrinkParams:
     shrink: float = 0.5
 
 
-def fit(autoencoder, X, init, params, *, generator, progress=True):
+def fit(autoencoder, X, init, params, *, generator, progress=True, checkpointer=None):
     z = embed(autoencoder, X)
     centers = torch.as_tensor(init.centers) * (1 - params.shrink)
     labels = nearest_center(z, centers)

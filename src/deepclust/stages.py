@@ -134,8 +134,9 @@ def pretrain(config: dict, ae: str, data: Path, seed: int, out_dir: Path) -> Non
 
 def _pretrain(config, ae, ae_cfg, X, shape, data, seed, generator, out_dir: Path, ckpt) -> None:
     model, history = pretrain_autoencoder(
-        ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"]
-    )
+        ae_cfg, X, generator=generator, image_shape=shape, progress=config["progress"],
+        checkpointer=ckpt,
+    )  # fmt: skip
     runtime = ckpt.elapsed_s()
     record = autoencoder_record(
         model, ae_cfg, seed, runtime, data_sha256=io.sha256_file(data), run=device_record(X.device)
@@ -200,18 +201,21 @@ def fit(
         k = int(arrays["n_clusters"])
         with checkpointing(out_dir / CHECKPOINT, stamp, config["checkpoint_every_s"]) as ckpt:
             result, symptoms = _refine(config, spec, algorithm, params, ae, X, initial, k,
-                                       generator)  # fmt: skip
+                                       generator, ckpt)  # fmt: skip
             runtime = ckpt.elapsed_s()
             _write_run(result, params, runtime, seed, out_dir, symptoms, device_record(X.device))
             log.info("%s finished in %.1f s → %s", algorithm, runtime, out_dir)
         outputs.keep(out_dir, FIT_OUTPUTS, stamp)
 
 
-def _refine(config, spec, algorithm, params, ae, X, initial, k, generator):
+def _refine(config, spec, algorithm, params, ae, X, initial, k, generator, checkpointer):
     """The algorithm's result and what is degenerate about it (``on_degenerate: warn``; with
     ``error`` a degenerate result raises)."""
     start_embedding = embed(ae, X).cpu().numpy()
-    result = spec.fit(ae, X, initial, params, generator=generator, progress=config["progress"])
+    result = spec.fit(
+        ae, X, initial, params, generator=generator, progress=config["progress"],
+        checkpointer=checkpointer,
+    )  # fmt: skip
     found = degenerate.symptoms(result, k, start_embedding)
     if found:
         text = degenerate.message(algorithm, result, found)

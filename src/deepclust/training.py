@@ -8,28 +8,39 @@ distribution every T steps, DCN's centroid update after each batch), its stop ru
 state those updates keep (``Objective.state``).
 
 Checkpoints and resume. A stage opens ``checkpointing(path, fingerprint, every_s)`` around
-its work; every ``train`` call inside it is then one *phase* (layer-wise pretraining has one
-per layer pair, then the end-to-end phase). At a step boundary, every ``every_s`` seconds and
-when SIGTERM arrives (what Slurm sends before it kills a job), the loop writes the checkpoint
-atomically: for each phase of the stage so far, the parameters its optimiser trains, the
-optimiser's state, the step, the generator's and torch's global RNG state, the epoch
-permutation, the partial epoch sums, the history and the objective's ``state``. After
-SIGTERM it exits with status 143. Running the stage again with the same fingerprint skips
-the finished phases (restoring their end state) and continues the interrupted one from its
-step, so on the CPU the result is bit-identical to that of an uninterrupted run. A checkpoint
-whose fingerprint differs (another config, seed, input or version) is ignored with a warning
-and overwritten; one that cannot be read (empty, truncated by a power loss) is renamed to
-``<name>.unreadable-<time>`` with a warning and training starts over. A periodic checkpoint
-that cannot be written (a full disk) is a warning and training goes on. The checkpoint also
-records the training time so far (``elapsed_s``: a resumed stage reports the sum) and torch's
-thread count (a resume under another count warns: the last bits of the result may differ).
-The stage removes the checkpoint when it succeeds.
+its work and passes the ``Checkpointer`` it yields down to every ``train`` call (an
+algorithm's ``fit(..., checkpointer=)``, ``pretrain(..., checkpointer=)``); each such call is
+then one *phase* (layer-wise pretraining has one per layer pair, then the end-to-end phase).
+At a step boundary, every ``every_s`` seconds and when SIGTERM arrives (what Slurm sends
+before it kills a job), the loop writes the checkpoint atomically: for each phase of the stage
+so far, the parameters its optimiser trains, the optimiser's state, the step, the generator's
+and torch's global RNG state, the epoch permutation, the partial epoch sums, the history and
+the objective's ``state``. After SIGTERM it exits with status 143. Running the stage again
+with the same fingerprint skips the finished phases (restoring their end state) and continues
+the interrupted one from its step, so on the CPU the result is bit-identical to that of an
+uninterrupted run. A checkpoint whose fingerprint differs (another config, seed, input or
+version) is ignored with a warning and overwritten; one that cannot be read (empty, truncated
+by a power loss) is renamed to ``<name>.unreadable-<time>`` with a warning and training starts
+over. A periodic checkpoint that cannot be written (a full disk) is a warning and training goes
+on. The checkpoint also records the training time so far (``elapsed_s``: a resumed stage
+reports the sum) and torch's thread count (a resume under another count warns: the last bits
+of the result may differ). The stage removes the checkpoint when it succeeds.
+
+An algorithm's resumable state. Whatever the callbacks keep between steps besides the trained
+parameters (DEC's target distribution, DCN's centroids and counts, an LR scheduler, a critic
+network) is declared as the fields of a ``TrainingState`` dataclass and passed as
+``Objective.state``; the callbacks read and write its attributes (``state.p``). On resume the
+loop calls its ``load_state_dict``, which refills that same object: a stateful field (a module,
+an optimiser, a scheduler) is loaded in place, a tensor or a plain value is replaced by the
+saved one. So a callback must reach a tensor through the state object (``state.labels``), never
+through a local name bound to it before ``train`` (it would keep the pre-resume tensor).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import math
 import signal
@@ -63,26 +74,47 @@ class Terminated(SystemExit):
         super().__init__(TERMINATED_EXIT_CODE)
 
 
+class TrainingState:
+    """Base of an algorithm's declared resumable state (module docstring): subclass it as a
+    ``@dataclass`` whose fields are tensors, plain values (numbers, strings, lists, dicts of
+    those) or objects with ``state_dict``/``load_state_dict``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        return {name: _state_of(getattr(self, name)) for name in names}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Load stateful fields in place; replace tensors (on the device of the current value)
+        and plain values."""
+        for name, value in saved.items():
+            current = getattr(self, name)
+            if _stateful(current):
+                current.load_state_dict(value)
+            elif _tensor(value):
+                setattr(self, name, value.to(current.device) if _tensor(current) else value)
+            else:
+                setattr(self, name, copy.deepcopy(value))
+
+
+def _state_of(value: Any) -> Any:
+    return value.state_dict() if _stateful(value) else value
+
+
 @dataclass
 class Objective:
     """What an algorithm plugs into ``train``.
 
     ``batch_loss(x, idx)`` returns the loss terms of one batch; ``"loss"`` is minimised.
     ``before_step(step)`` may return a dict of metrics to log (e.g. ``delta_label``) and sets
-    ``stop`` to end training. ``after_step(x, idx)`` runs after the optimiser step.
-
-    ``state`` holds whatever the callbacks keep between steps besides the trained parameters
-    (which the loop checkpoints through the optimiser): tensors, plain values (numbers,
-    strings, lists, dicts of those) and objects with ``state_dict``/``load_state_dict`` (an
-    LR scheduler, a module the optimiser does not train). On resume such an object is loaded
-    in place, while tensors and plain values are *replaced* in the dict: callbacks must read
-    them through ``state`` (not through a variable bound before ``train``).
+    ``stop`` to end training. ``after_step(x, idx)`` runs after the optimiser step. ``state``:
+    what the callbacks keep between steps, checkpointed with the run (a ``TrainingState``, or
+    any object with ``state_dict``/``load_state_dict`` such as an LR scheduler).
     """
 
     batch_loss: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
     before_step: Callable[[int], dict | None] | None = None
     after_step: Callable[[torch.Tensor, torch.Tensor], None] | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    state: Any = None
     stop: bool = field(default=False, init=False)
 
 
@@ -226,29 +258,22 @@ class Checkpointer:
             self.check_terminate()
 
 
-_ACTIVE: Checkpointer | None = None
-
-
 @contextlib.contextmanager
 def checkpointing(
     path: str | Path, fingerprint: str, every_s: float | None
 ) -> Iterator[Checkpointer]:
-    """Checkpoint every ``train`` call in the block to ``path``; remove it when the block ends
-    without an error. ``every_s``: seconds between checkpoints (0 = every step, None = only on
-    SIGTERM). SIGTERM is caught while the block runs (in the main thread)."""
-    global _ACTIVE
-    if _ACTIVE is not None:
-        raise RuntimeError("checkpointing blocks do not nest")
+    """The checkpointer of ``path`` for the ``train`` calls it is passed to in the block;
+    remove the file when the block ends without an error. ``every_s``: seconds between
+    checkpoints (0 = every step, None = only on SIGTERM). SIGTERM is caught while the block runs
+    (in the main thread)."""
     ckpt = Checkpointer(path, fingerprint, every_s)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, ckpt.on_sigterm) if main else None
-    _ACTIVE = ckpt
     try:
         yield ckpt
         ckpt.path.unlink(missing_ok=True)
         io.remove_temporaries(ckpt.path)
     finally:
-        _ACTIVE = None
         if main:
             signal.signal(signal.SIGTERM, previous)
 
@@ -264,19 +289,21 @@ def train(
     desc: str = "train",
     progress: bool = True,
     precision: str = "fp32",
+    checkpointer: Checkpointer | None = None,
 ) -> list[dict]:
     """Run up to ``max_steps`` optimiser steps over shuffled batches of ``X``.
 
     Returns the history: one row per epoch (mean of each loss term over its steps) plus one
-    row for every ``before_step`` call that reported metrics. Inside ``checkpointing`` the
-    run is checkpointed and resumed (module docstring). ``precision="bf16"`` runs
-    ``batch_loss`` under ``torch.autocast`` with bfloat16 (``autocast_bf16``).
+    row for every ``before_step`` call that reported metrics. With a ``checkpointer`` the run
+    is one phase of its stage, checkpointed and resumed (module docstring).
+    ``precision="bf16"`` runs ``batch_loss`` under ``torch.autocast`` with bfloat16
+    (``autocast_bf16``).
     """
     n = len(X)
     steps_per_epoch = math.ceil(n / batch_size)
     autocast = autocast_bf16(X.device, precision)
     loop = _Loop(objective, optimizer, generator, X.device)
-    ckpt = _ACTIVE
+    ckpt = checkpointer
     number, record = ckpt.next_phase() if ckpt is not None else (0, None)
     if record is not None:
         loop.restore(record)
@@ -365,11 +392,7 @@ class _Loop:
             "torch_rng": torch.get_rng_state(),
             "params": [p.detach().cpu().clone() for p in self.params()],
             "optimizer": _cpu_copy(self.optimizer.state_dict()),
-            "modules": {k: _cpu_copy(v.state_dict()) for k, v in state.items() if _stateful(v)},
-            "tensors": {k: v.detach().cpu().clone() for k, v in state.items() if _tensor(v)},
-            "values": {
-                k: copy.deepcopy(v) for k, v in state.items() if not (_stateful(v) or _tensor(v))
-            },
+            "state": None if state is None else _cpu_copy(state.state_dict()),
         }
         if self.device.type == "cuda":
             record["cuda_rng"] = torch.cuda.get_rng_state(self.device)
@@ -390,13 +413,8 @@ class _Loop:
             for p, saved in zip(self.params(), record["params"], strict=True):
                 p.copy_(saved)
         self.optimizer.load_state_dict(record["optimizer"])
-        state = self.objective.state
-        for k, v in record["modules"].items():
-            state[k].load_state_dict(v)
-        for k, v in record["tensors"].items():
-            current = state.get(k)
-            state[k] = v.to(current.device if _tensor(current) else self.device)
-        state.update(copy.deepcopy(record["values"]))
+        if self.objective.state is not None:
+            self.objective.state.load_state_dict(record["state"])
 
 
 def _stateful(obj: Any) -> bool:

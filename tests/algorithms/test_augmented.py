@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deepclust import augment
-from deepclust.algorithms import ALGORITHMS, aec, dcn, dec, dkm
+from deepclust import augment, losses
+from deepclust.algorithms import ALGORITHMS, aec, dcn, dkm
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 
@@ -53,14 +53,30 @@ def _first_loss(result) -> float:
     return next(row["loss"] for row in result.history if "loss" in row)
 
 
+def test_eq_20_hand_values_with_the_mse_and_with_a_methods_own_distance():
+    def decode(z):
+        return 2 * z
+
+    x, z = torch.tensor([[1.0, 2.0]]), torch.tensor([[0.5, 0.5]])  # x̂ = (1, 1): MSE 0.5
+    x_aug, z_aug = torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0]])  # x̂^A = (2, 0): MSE 2
+    assert losses.reconstruction_loss(decode, x, z).item() == pytest.approx(0.5)
+    assert losses.reconstruction_loss(decode, x, z, x_aug, z_aug).item() == pytest.approx(1.25)
+
+    def summed(x_hat, x):  # DKM's: summed over features
+        return (x_hat - x).pow(2).sum(dim=1).mean()
+
+    rec = losses.reconstruction_loss(decode, x, z, x_aug, z_aug, distance=summed)
+    assert rec.item() == pytest.approx(0.5 * (1 + 4))
+
+
 def test_eq_24_hand_value_and_reduction_to_dec():
     p = torch.tensor([[0.8, 0.2]])
     q = torch.tensor([[2 / 3, 1 / 3]])
     q_aug = torch.tensor([[0.5, 0.5]])
     kl = 0.8 * math.log(0.8 / (2 / 3)) + 0.2 * math.log(0.2 / (1 / 3))
     kl_aug = 0.8 * math.log(0.8 / 0.5) + 0.2 * math.log(0.2 / 0.5)
-    assert dec.augmented_clustering_loss(p, q, q_aug).item() == pytest.approx((kl + kl_aug) / 2)
-    assert dec.augmented_clustering_loss(p, q, q).item() == pytest.approx(kl)
+    assert losses.augmented_kl_divergence(p, q, q_aug).item() == pytest.approx((kl + kl_aug) / 2)
+    assert losses.augmented_kl_divergence(p, q, q).item() == pytest.approx(kl)
 
 
 def test_eq_22_hand_values_for_aec_and_dcn_and_reduction_to_the_plain_loss():
@@ -97,9 +113,9 @@ def _expected_loss(name, ae, X, init, params) -> float:
         centers = torch.as_tensor(init.centers)
         labels = torch.as_tensor(init.labels)
         if name in ("dec", "idec"):  # Eq. 24-25
-            q, q_aug = dec.soft_assignment(z, centers), dec.soft_assignment(z_aug, centers)
-            p = dec.target_distribution(q)
-            clust = 0.5 * (dec.clustering_loss(p, q) + dec.clustering_loss(p, q_aug))
+            q, q_aug = losses.soft_assignment(z, centers), losses.soft_assignment(z_aug, centers)
+            p = losses.target_distribution(q)
+            clust = 0.5 * (losses.kl_divergence(p, q) + losses.kl_divergence(p, q_aug))
             return float(clust if name == "dec" else rec + params.gamma * clust)
         if name in ("aec", "dcn"):  # Eq. 22, for DCN with Eq. 9's ½
             if name == "aec":

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from deepclust import metrics
 from deepclust.algorithms import damic
 from deepclust.algorithms.base import InitialClustering
+from deepclust.models.damic import ClusteringNetwork, Experts
 
 TINY = {"hidden": (16, 8), "classifier_hidden": (16,), "batch_size": 32}
 
@@ -22,10 +23,10 @@ def tiny_fit(X, init, generator_seed=1, **overrides):
 
 def networks(result, X, k):
     """The fitted clustering network and experts, rebuilt from ``result.state``, eval mode."""
-    classifier = damic.ClusteringNetwork(X.shape[1], TINY["classifier_hidden"], k, True)
+    classifier = ClusteringNetwork(X.shape[1], TINY["classifier_hidden"], k, True)
     classifier.load_state_dict(result.state["classifier"])
     dims = [X.shape[1], *TINY["hidden"], k]
-    experts = damic.Experts(k, dims, True, result.state["output"] == "sigmoid")
+    experts = Experts(k, dims, True, result.state["output"] == "sigmoid")
     experts.load_state_dict(result.state["experts"])
     return classifier.eval(), experts.eval()
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from deepclust import losses
 from deepclust.algorithms import dec, idec
 
 
@@ -57,10 +58,10 @@ def test_one_step_lowers_the_total_loss(blobs, tiny_ae, tiny_init):
     def loss(ae, centers, p=None):
         with torch.no_grad():
             z = ae.encode(X)
-            q = dec.soft_assignment(z, centers)
-            p = dec.target_distribution(q) if p is None else p
+            q = losses.soft_assignment(z, centers)
+            p = losses.target_distribution(q) if p is None else p
             rec = F.mse_loss(ae.decode(z), X)
-            return idec.total_loss(rec, dec.clustering_loss(p, q), 0.1).item(), p
+            return idec.total_loss(rec, losses.kl_divergence(p, q), 0.1).item(), p
 
     before, p = loss(tiny_ae, torch.as_tensor(tiny_init.centers))
     params = idec.IDECParams(update_interval=1, max_iter=1, batch_size=len(X), tol=0.0)

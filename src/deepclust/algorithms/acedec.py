@@ -13,8 +13,8 @@ two weights sum to 1. Scale: the survey's Eq. 11-12 sum over features, as its Eq
 L_rec; here, as in the authors' code (ClustPy's ``enrc.py``), L_rec is the per-feature mean,
 so L_clust enters the loss divided by 2m (the mean over the m features, averaged over the two
 spaces, as that code computes it), which keeps the two terms at the authors' relative scale.
-Undivided, the clustering term was 2m times stronger: on digits (k-means start 78.0 %, 1,500
-iterations) three clusters emptied and ACC fell to 58.5 %; divided, 75.5 % with all ten.
+Undivided, the clustering term was 2m times stronger and emptied clusters on digits
+(measured in docs/results.md, "Measurements behind the methods' readings").
 The centers are kept in the rotated space (Vᵀμ is stored directly, as in the authors' code).
 The reconstruction goes through V and back, x̂ = dec(V Vᵀ z) ("extended MSE including V",
 Table 4), and L = L_rec + L_clust: λ1 = λ2 = 1, no weight to tune (Table 4).
@@ -57,7 +57,7 @@ from deepclust.algorithms.base import (
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import batch_size_param, lr_param, param
-from deepclust.training import Objective, train
+from deepclust.training import Checkpointer, Objective, TrainingState, train
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,20 @@ def minibatch_kmeans_update(
     centers += torch.where(m[:, None] > 0, step, torch.zeros_like(step))
 
 
+@dataclass
+class ACeDeCState(TrainingState):
+    """What ACeDeC's callbacks keep between steps: the mini-batch k-means centres and counts in
+    the rotated space, the shared (noise-space) centre, the batch's labels (between the loss and
+    the update after the step), the labels of the last epoch and the LR schedule."""
+
+    centers: torch.Tensor
+    counts: torch.Tensor
+    shared_center: torch.Tensor
+    batch_labels: torch.Tensor
+    previous_labels: torch.Tensor
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+
+
 def fit(
     autoencoder: FeedforwardAutoencoder,
     X: torch.Tensor,
@@ -128,6 +142,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     m = ae.embedding_dim
@@ -140,14 +155,14 @@ def fit(
         [*ae.parameters(), V, logits], lr=params.lr, betas=(0.9, params.adam_beta2), fused=True
     )
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, params.lr_halving_steps, gamma=0.5)
-    state = {
-        "centers": centers,
-        "counts": torch.zeros(len(centers), dtype=X.dtype, device=X.device),
-        "shared_center": z0.mean(dim=0),
-        "batch_labels": torch.empty(0, dtype=torch.long),
-        "previous_labels": start_labels.clone(),
-        "scheduler": scheduler,
-    }
+    state = ACeDeCState(
+        centers=centers,
+        counts=torch.zeros(len(centers), dtype=X.dtype, device=X.device),
+        shared_center=z0.mean(dim=0),
+        batch_labels=torch.empty(0, dtype=torch.long, device=X.device),
+        previous_labels=start_labels.clone(),
+        scheduler=scheduler,
+    )
     batch_size = min(params.batch_size, len(X))
     steps_per_epoch = -(-len(X) // batch_size)
 
@@ -157,30 +172,30 @@ def fit(
         rec = F.mse_loss(ae.decode(y @ V.T), x)
         betas = torch.softmax(logits, dim=0)
         with torch.no_grad():
-            labels = weighted_sq_distance(y, state["centers"], betas[0]).argmin(dim=1)
-        state["batch_labels"] = labels
-        clust = clustering_loss(y, state["centers"][labels], state["shared_center"], betas)
+            labels = weighted_sq_distance(y, state.centers, betas[0]).argmin(dim=1)
+        state.batch_labels = labels
+        clust = clustering_loss(y, state.centers[labels], state.shared_center, betas)
         return {"loss": rec + clust / (2 * m), "reconstruction": rec, "clustering": clust}
 
     def after_step(x: torch.Tensor, idx: torch.Tensor) -> None:
-        state["scheduler"].step()
+        state.scheduler.step()
         with torch.no_grad():
             y = ae.encode(x) @ V
-        minibatch_kmeans_update(state["centers"], state["counts"], y, state["batch_labels"])
+        minibatch_kmeans_update(state.centers, state.counts, y, state.batch_labels)
         rate = params.shared_center_rate
-        state["shared_center"] = rate * y.mean(dim=0) + (1 - rate) * state["shared_center"]
+        state.shared_center = rate * y.mean(dim=0) + (1 - rate) * state.shared_center
 
     def labels_now() -> torch.Tensor:
         y = embed(ae, X) @ V.detach()
         beta_ci = torch.softmax(logits.detach(), dim=0)[0]
-        return weighted_sq_distance(y, state["centers"], beta_ci).argmin(dim=1)
+        return weighted_sq_distance(y, state.centers, beta_ci).argmin(dim=1)
 
     def before_step(step: int) -> dict | None:
         if step == 0 or step % steps_per_epoch:
             return None
         labels = labels_now()
-        delta, n_changed = fraction_changed(labels, state["previous_labels"])
-        state["previous_labels"] = labels
+        delta, n_changed = fraction_changed(labels, state.previous_labels)
+        state.previous_labels = labels
         return {"delta_label": delta, "n_changed": n_changed}
 
     objective = Objective(
@@ -195,6 +210,7 @@ def fit(
         generator=generator,
         desc="acedec",
         progress=progress,
+        checkpointer=checkpointer,
     )
     y = (embed(ae, X) @ V).detach()
     betas = torch.softmax(logits.detach(), dim=0)
@@ -202,11 +218,11 @@ def fit(
         ae,
         y,
         labels_now(),
-        state["centers"],
+        state.centers,
         history,
         rotation=V.detach().cpu(),
         betas=betas.cpu(),
-        shared_center=state["shared_center"].cpu(),
+        shared_center=state.shared_center.cpu(),
     )
 
 

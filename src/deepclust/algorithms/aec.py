@@ -38,7 +38,6 @@ import copy
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from deepclust.algorithms.base import (
     Algorithm,
@@ -50,6 +49,7 @@ from deepclust.algorithms.base import (
     nearest_center,
     refined_result,
 )
+from deepclust.losses import reconstruction_loss
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import (
     Augmentation,
@@ -59,7 +59,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,15 @@ def initial_labels(
     raise ValueError(f"algorithms.aec: unknown init '{how}'; known: random, kmeans")
 
 
+@dataclass
+class AECState(TrainingState):
+    """What AEC's callbacks keep between steps: the hard assignments and their centres, both
+    updated once per epoch."""
+
+    labels: torch.Tensor
+    centers: torch.Tensor
+
+
 def fit(
     autoencoder: FeedforwardAutoencoder,
     X: torch.Tensor,
@@ -124,39 +133,37 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     augment = augmentation(ae, params, generator, "aec")
     k = len(init.centers)
     labels = initial_labels(init, k, len(X), params.init, generator).to(X.device)
     start_centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device)
-    centers = cluster_means(embed(ae, X), labels, start_centers)
-    # the callbacks read these through ``state``, which the training loop checkpoints
-    state = {"labels": labels, "centers": centers}
+    state = AECState(labels, centers=cluster_means(embed(ae, X), labels, start_centers))
     batch_size = min(params.batch_size, len(X))
     steps_per_epoch = -(-len(X) // batch_size)
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        assigned = state["centers"][state["labels"][idx]]
+        assigned = state.centers[state.labels[idx]]
         z = ae.encode(x)
-        rec = F.mse_loss(ae.decode(z), x)
         if augment is None:
+            rec = reconstruction_loss(ae.decode, x, z)
             clust = clustering_loss(z, assigned)
         else:
             x_aug = augment(x)
             z_aug = ae.encode(x_aug)
-            rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))  # Eq. 20
+            rec = reconstruction_loss(ae.decode, x, z, x_aug, z_aug)  # Eq. 20
             clust = augmented_clustering_loss(z, z_aug, assigned)
         loss = total_loss(rec, clust, params.lam)
         return {"loss": loss, "reconstruction": rec, "clustering": clust}
 
     def epoch_update() -> dict:
-        centers, labels = state["centers"], state["labels"]
-        new_labels, new_centers = update_clusters(embed(ae, X), labels, centers)
-        delta, n_changed = fraction_changed(new_labels, labels)
-        labels.copy_(new_labels)
-        centers.copy_(new_centers)
+        new_labels, new_centers = update_clusters(embed(ae, X), state.labels, state.centers)
+        delta, n_changed = fraction_changed(new_labels, state.labels)
+        state.labels.copy_(new_labels)
+        state.centers.copy_(new_centers)
         return {"delta_label": delta, "n_changed": n_changed}
 
     def before_step(step: int) -> dict | None:
@@ -175,12 +182,12 @@ def fit(
         generator=generator,
         desc="aec",
         progress=progress,
+        checkpointer=checkpointer,
     )
     # the loop calls before_step only before a step: the last epoch's update happens here
     history.append({"step": max_steps, "epoch": params.epochs, **epoch_update()})
-    labels, centers = state["labels"], state["centers"]
     z = embed(ae, X)
-    return refined_result(ae, z, labels, centers, history)
+    return refined_result(ae, z, state.labels, state.centers, history)
 
 
 ALGORITHM = Algorithm(

@@ -12,6 +12,7 @@ import torch
 
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
+from deepclust.training import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,  # no training loop: nothing to checkpoint
 ) -> ClusteringResult:
     return ClusteringResult(
         labels=init.labels.copy(),

@@ -1,9 +1,12 @@
 """What every algorithm is: a name, a family, paper-default parameters, presets and a ``fit``.
 
-``fit(autoencoder, X, init, params, *, generator, progress) -> ClusteringResult`` promises:
-it works on a copy of the autoencoder (the caller's is never changed); all randomness comes
-from ``generator``; it never sees ground-truth labels; a non-finite loss raises; it shows a
-tqdm bar when ``progress`` is true. The device is ``X.device``.
+``fit(autoencoder, X, init, params, *, generator, progress, checkpointer=None) ->
+ClusteringResult`` promises: it works on a copy of the autoencoder (the caller's is never
+changed); all randomness comes from ``generator``; it never sees ground-truth labels; a
+non-finite loss raises; it shows a tqdm bar when ``progress`` is true; every ``train`` call gets
+``checkpointer`` (``training``: checkpoints and resume). The device is ``X.device``. A method
+whose paper trains its own networks instead of the shared autoencoder (DAMIC) says so in its
+docstring.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import torch
 
 from deepclust.augment import augmenter
 from deepclust.settings import for_dataset
+from deepclust.training import TrainingState
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,14 @@ class Algorithm:
                 raise ValueError(f"algorithms.{self.name}: unknown key '{key}'; known: {known}")
         values = for_dataset(self.presets.get(preset, {}), dataset)
         return self.params(**{**values, **cfg})
+
+
+@dataclass
+class LabelState(TrainingState):
+    """The resumable state of a method whose callbacks keep only the labels of the last update
+    (for ``delta_label``, and as the assignment its loss uses)."""
+
+    labels: torch.Tensor
 
 
 def refined_result(

@@ -19,15 +19,22 @@ labels (cross-entropy), phase 2 pretrains expert i on the points of k-means clus
 trains everything jointly on L. Each phase is one ``train`` call (checkpointable). The single
 autoencoder (the paper: layer-wise pretraining, BCE) is the pipeline's, configured upstream.
 
+Why ``fit`` does not use the autoencoder it is given: in the paper the single autoencoder
+exists only to produce the k-means start ("in the pre-training procedure a *single*
+autoencoder is trained on the entire database"); the k experts are separate networks with
+their own architecture (bottleneck e = k, batch norm on every hidden layer, sigmoid outputs)
+pretrained from scratch on their clusters, and the clustering network reads x, not an
+embedding. Initialising the experts from the shared autoencoder would be another method. So
+the autoencoder enters through ``init`` only; the networks are in ``models/damic.py``.
+
 Architecture (Sec. 3.4): experts d-1024-256-e-256-1024-d with e = k (the paper's
 "1024, 256, k, 256, 1024"; ``embedding_dim`` overrides it), clustering network d-512-512
 followed by the k-way softmax; ReLU on every hidden layer (the bottleneck included), batch norm
 on every hidden layer (Linear → BatchNorm → ReLU; none on the output layers), sigmoid expert
 outputs. Adam (lr 0.001, Keras' default: the paper gives none), batch 256, 50 epochs per phase.
 For its synthetic data the paper lists a "512, 512, 2" clustering network and plots a 2-D h(x)
-(Fig. 2e): ``classifier_hidden: [512, 512, 2]``; with batch norm and ReLU on that 2-D layer it
-lost about 0.2 ACC against the default (``scripts/damic_synthetic.py``, measured on an
-earlier generator of the synthetic data).
+(Fig. 2e): ``classifier_hidden: [512, 512, 2]`` (with batch norm and ReLU on that 2-D layer;
+measured against the default in docs/results.md).
 
 Readings and deviations:
 
@@ -48,15 +55,13 @@ Readings and deviations:
 - New networks are initialised by torch's default rules under a seed drawn from ``generator``
   (the global RNG is left as it was).
 
-Measured (docs/results.md): on the synthetic data of Eq. 8 DAMIC keeps its initial partition.
-The points k-means misclusters are reconstructed far better by the expert they were
-pretrained with than by the expert of their class (median d 0.01 against 0.4-2.5), so the
-posterior of Eq. 5 rarely moves them; ``scripts/damic_synthetic.py`` prints this for every seed.
+What we measured with it (on the synthetic data of Eq. 8 it keeps its initial partition, and
+why: ``scripts/damic_synthetic.py``) is in docs/results.md, "Measurements behind the methods'
+readings".
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -73,8 +78,9 @@ from deepclust.algorithms.base import (
     fraction_changed,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder
+from deepclust.models.damic import ClusteringNetwork, Experts
 from deepclust.params import batch_size_param, lr_param, param
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 log = logging.getLogger("deepclust")
 
@@ -152,50 +158,6 @@ def expert_pretrain_loss(
     return ((per * member).sum(dim=0) / member.sum(dim=0).clamp(min=1)).sum()
 
 
-def _mlp(dims: list[int], batch_norm: bool) -> nn.Sequential:
-    """Linear (→ BatchNorm) → ReLU for every layer of ``dims``."""
-    layers: list[nn.Module] = []
-    for a, b in itertools.pairwise(dims):
-        layers += [nn.Linear(a, b), *([nn.BatchNorm1d(b)] if batch_norm else []), nn.ReLU()]
-    return nn.Sequential(*layers)
-
-
-class ClusteringNetwork(nn.Module):
-    """x → h(x) (hidden layers) → logits w_i h(x) + b_i (Eq. 1)."""
-
-    def __init__(self, d: int, hidden: tuple[int, ...], k: int, batch_norm: bool):
-        super().__init__()
-        self.body = _mlp([d, *hidden], batch_norm)
-        self.head = nn.Linear(hidden[-1] if hidden else d, k)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
-
-
-class Experts(nn.Module):
-    """k autoencoders d-hidden-e-reversed(hidden)-d; ``forward`` gives (n, k, d)."""
-
-    def __init__(self, k: int, dims: list[int], batch_norm: bool, sigmoid: bool):
-        super().__init__()
-        widths = [*dims, *dims[-2::-1]]
-        self.nets = nn.ModuleList(
-            nn.Sequential(
-                _mlp(widths[:-1], batch_norm),
-                nn.Linear(widths[-2], widths[-1]),
-                *([nn.Sigmoid()] if sigmoid else []),
-            )
-            for _ in range(k)
-        )
-
-    @classmethod
-    def for_params(cls, d: int, k: int, params: DAMICParams, sigmoid: bool) -> Experts:
-        """The experts of ``params`` for d-dimensional data: d-hidden-e, e = embedding_dim or k."""
-        return cls(k, [d, *params.hidden, params.embedding_dim or k], params.batch_norm, sigmoid)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([net(x) for net in self.nets], dim=1)
-
-
 def _sigmoid_output(X: torch.Tensor, output: str) -> bool:
     if output == "auto":
         return bool(X.min() >= 0 and X.max() <= 1)
@@ -216,9 +178,31 @@ def _evaluate(
     return out
 
 
+@dataclass
+class JointLabels(TrainingState):
+    """The joint phase's labels (Eq. 2 per sample, in training mode) and those at the start of
+    the epoch, for ``delta_label``."""
+
+    labels: torch.Tensor
+    epoch_start_labels: torch.Tensor
+
+
+@dataclass
+class PhaseState(TrainingState):
+    """What a phase's callbacks keep between steps: its networks (for their batch-norm
+    statistics, which the optimiser does not hold), the joint phase's labels, and for early
+    stopping the epoch's loss so far, the best epoch-mean loss and the epochs since it."""
+
+    networks: nn.ModuleDict
+    joint: JointLabels | None = None
+    epoch_loss: float = 0.0
+    best: float = math.inf
+    wait: int = 0
+
+
 def _run_phase(
     batch_loss: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
-    modules: dict[str, nn.Module],
+    networks: dict[str, nn.Module],
     X: torch.Tensor,
     params: DAMICParams,
     batch_size: int,
@@ -226,41 +210,38 @@ def _run_phase(
     *,
     generator: torch.Generator,
     progress: bool,
+    checkpointer: Checkpointer | None,
     desc: str,
-    state: dict | None = None,
+    joint: JointLabels | None = None,
     epoch_metrics: Callable[[], dict] | None = None,
 ) -> list[dict]:
-    """One ``train`` call: Adam on ``modules``' parameters, with early stopping on the
+    """One ``train`` call: Adam on ``networks``' parameters, with early stopping on the
     epoch-mean loss; ``epoch_metrics`` adds a history row at every epoch boundary."""
     steps_per_epoch = math.ceil(len(X) / batch_size)
-    # the callbacks (the caller's too) read these through ``state``, which the training loop
-    # checkpoints and, on resume, refills in place; the modules are in it so that their
-    # batch-norm statistics are checkpointed as well
-    state = {} if state is None else state
-    state.update(modules, epoch_loss=0.0, best=math.inf, wait=0)
+    state = PhaseState(nn.ModuleDict(networks), joint)
 
     def tracked_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         terms = batch_loss(x, idx)
-        state["epoch_loss"] += float(terms["loss"].detach())
+        state.epoch_loss += float(terms["loss"].detach())
         return terms
 
     def before_step(step: int) -> dict | None:
         if step == 0 or step % steps_per_epoch:
             return None
         info = epoch_metrics() if epoch_metrics is not None else {}
-        loss, state["epoch_loss"] = state["epoch_loss"] / steps_per_epoch, 0.0
-        if loss < state["best"] * (1 - params.min_delta):
-            state["best"], state["wait"] = loss, 0
+        loss, state.epoch_loss = state.epoch_loss / steps_per_epoch, 0.0
+        if loss < state.best * (1 - params.min_delta):
+            state.best, state.wait = loss, 0
         else:
-            state["wait"] += 1
-        if params.patience and state["wait"] >= params.patience:
+            state.wait += 1
+        if params.patience and state.wait >= params.patience:
             objective.stop = True
             log.info(
                 "%s: early stop after epoch %d (loss %.4g)", desc, step // steps_per_epoch, loss
             )
         return info or None
 
-    trained = [p for m in modules.values() for p in m.parameters()]
+    trained = [p for m in networks.values() for p in m.parameters()]
     objective = Objective(batch_loss=tracked_loss, before_step=before_step, state=state)
     return train(
         objective,
@@ -271,6 +252,7 @@ def _run_phase(
         generator=generator,
         desc=desc,
         progress=progress,
+        checkpointer=checkpointer,
     )
 
 
@@ -282,9 +264,11 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     """Pretrain the clustering network and the experts from the k-means labels, then train
-    them jointly on Eq. 3. The shared autoencoder enters only through ``init``."""
+    them jointly on Eq. 3. ``autoencoder`` is not used: as in the paper, the shared
+    autoencoder enters only through its k-means labels ``init`` (module docstring)."""
     n, d = X.shape
     k = len(init.centers)
     sigmoid = _sigmoid_output(X, params.output)
@@ -303,29 +287,29 @@ def fit(
     def expert_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"loss": expert_pretrain_loss(x, experts(x), km_labels[idx], sigmoid)}
 
-    state = {"labels": km_labels.clone(), "epoch_start_labels": km_labels.clone()}
+    joint = JointLabels(km_labels.clone(), epoch_start_labels=km_labels.clone())
 
     def joint_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         log_p = F.log_softmax(classifier(x), dim=1)
         dist = reconstruction_distances(x, experts(x))
         labels = log_p.detach().argmax(dim=1)
-        state["labels"][idx] = labels  # Eq. 2 in training mode, for delta_label
+        joint.labels[idx] = labels  # Eq. 2 in training mode, for delta_label
         agreement = (labels == dist.detach().argmin(dim=1)).to(x.dtype).mean()  # Eq. 2 vs 6
         return {"loss": mixture_loss(log_p, dist), "agreement": agreement}
 
     def joint_metrics() -> dict:
-        delta, n_changed = fraction_changed(state["labels"], state["epoch_start_labels"])
-        state["epoch_start_labels"].copy_(state["labels"])
+        delta, n_changed = fraction_changed(joint.labels, joint.epoch_start_labels)
+        joint.epoch_start_labels.copy_(joint.labels)
         return {"delta_label": delta, "n_changed": n_changed}
 
     history: list[dict] = []
 
-    def phase(name: str, loss, modules: dict[str, nn.Module], epochs: int, **extra) -> None:
+    def phase(name: str, loss, networks: dict[str, nn.Module], epochs: int, **extra) -> None:
         """Run one phase; its rows continue the step and epoch count of the previous ones, and
         a pretraining phase's loss becomes the column ``pretrain_<name>``."""
         rows = _run_phase(
-            loss, modules, X, params, batch_size, epochs,
-            generator=generator, progress=progress, desc=f"damic {name}", **extra,
+            loss, networks, X, params, batch_size, epochs, generator=generator,
+            progress=progress, checkpointer=checkpointer, desc=f"damic {name}", **extra,
         )  # fmt: skip
         step, epoch = (history[-1]["step"], history[-1]["epoch"]) if history else (0, 0)
         column = "loss" if name == "joint" else f"pretrain_{name}"
@@ -340,7 +324,7 @@ def fit(
         joint_loss,
         {"classifier": classifier, "experts": experts},
         params.epochs,
-        state=state,
+        joint=joint,
         epoch_metrics=joint_metrics,
     )
 

@@ -37,6 +37,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
+from deepclust.training import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     if not isinstance(autoencoder, ConvAutoencoder):
         raise ValueError(
@@ -74,6 +76,7 @@ def fit(
         combine=functools.partial(total_loss, gamma=params.gamma),
         generator=generator,
         progress=progress,
+        checkpointer=checkpointer,
         desc="dcec",
     )
 

@@ -36,7 +36,6 @@ import copy
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from deepclust.algorithms.base import (
     Algorithm,
@@ -47,6 +46,7 @@ from deepclust.algorithms.base import (
     nearest_center,
     refined_result,
 )
+from deepclust.losses import reconstruction_loss
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import (
     Augmentation,
@@ -56,7 +56,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,17 @@ def update_centers(
     counts.copy_(new_counts)
 
 
+@dataclass
+class DCNState(TrainingState):
+    """What DCN's callbacks keep between steps: the centroids M and their counts (Eq. 7-8),
+    every sample's assignment s_i, and the assignments at the start of the epoch."""
+
+    centers: torch.Tensor
+    counts: torch.Tensor
+    labels: torch.Tensor
+    epoch_start_labels: torch.Tensor
+
+
 def fit(
     autoencoder: FeedforwardAutoencoder,
     X: torch.Tensor,
@@ -115,48 +126,42 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     augment = augmentation(ae, params, generator, "dcn")
     centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device).clone()
     counts = torch.full((len(centers),), params.initial_count, dtype=X.dtype, device=X.device)
     labels = torch.as_tensor(init.labels, device=X.device).clone()
-    # the callbacks read these through ``state``, which the training loop checkpoints
-    state = {
-        "centers": centers,
-        "counts": counts,
-        "labels": labels,
-        "epoch_start_labels": labels.clone(),
-    }
+    state = DCNState(centers, counts, labels, epoch_start_labels=labels.clone())
     batch_size = min(params.batch_size, len(X))
     steps_per_epoch = -(-len(X) // batch_size)
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        assigned = state["centers"][state["labels"][idx]]
+        assigned = state.centers[state.labels[idx]]
         z = ae.encode(x)
-        rec = F.mse_loss(ae.decode(z), x)
         if augment is None:
+            rec = reconstruction_loss(ae.decode, x, z)
             clust = clustering_loss(z, assigned)
         else:
             x_aug = augment(x)
             z_aug = ae.encode(x_aug)
-            rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))  # Eq. 20
+            rec = reconstruction_loss(ae.decode, x, z, x_aug, z_aug)  # Eq. 20
             clust = augmented_clustering_loss(z, z_aug, assigned)
         return {"loss": rec + params.lam * clust, "reconstruction": rec, "clustering": clust}
 
     def after_step(x: torch.Tensor, idx: torch.Tensor) -> None:
-        centers, counts, labels = state["centers"], state["counts"], state["labels"]
         with torch.no_grad():
             z = ae.encode(x)
-            labels[idx] = nearest_center(z, centers)
-            update_centers(centers, counts, z, labels[idx])
+            state.labels[idx] = nearest_center(z, state.centers)
+            update_centers(state.centers, state.counts, z, state.labels[idx])
 
     def before_step(step: int) -> dict | None:
         if step == 0 or step % steps_per_epoch:
             return None
-        delta, n_changed = fraction_changed(state["labels"], state["epoch_start_labels"])
-        state["epoch_start_labels"].copy_(state["labels"])
+        delta, n_changed = fraction_changed(state.labels, state.epoch_start_labels)
+        state.epoch_start_labels.copy_(state.labels)
         return {"delta_label": delta, "n_changed": n_changed}
 
     objective = Objective(
@@ -171,10 +176,10 @@ def fit(
         generator=generator,
         desc="dcn",
         progress=progress,
+        checkpointer=checkpointer,
     )
-    centers = state["centers"]
     z = embed(ae, X)
-    return refined_result(ae, z, nearest_center(z, centers), centers, history)
+    return refined_result(ae, z, nearest_center(z, state.centers), state.centers, history)
 
 
 ALGORITHM = Algorithm(

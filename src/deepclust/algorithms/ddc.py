@@ -44,6 +44,7 @@ from sklearn.manifold import TSNE
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering, draw_seed
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import param
+from deepclust.training import Checkpointer
 
 log = logging.getLogger("deepclust")
 
@@ -175,6 +176,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,  # no training loop: nothing to checkpoint
 ) -> ClusteringResult:
     z = embed(autoencoder, X).cpu().numpy()
     tsne = TSNE(

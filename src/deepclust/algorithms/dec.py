@@ -7,6 +7,9 @@ Survey (paper 000) Eq. 14-16, which are Eq. 1, 3 and 2 of Xie et al.:
 - clustering loss KL(P‖Q) (Eq. 16), summed over clusters and averaged over the batch
   (Keras' ``kld`` as in DEC-keras).
 
+These three, Eq. 24's augmented KL and Eq. 20's reconstruction are defined in
+``deepclust.losses`` (IDEC, DCEC and DynAE use them too); ``refine_kl`` below is the procedure.
+
 As in the paper, P is computed over the *whole dataset* every ``update_interval`` steps and
 frozen in between (not per mini-batch); training stops when fewer than ``tol`` of the labels
 changed between two such updates, or after ``max_iter`` steps. The decoder is dropped (λ1 = 0,
@@ -33,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepclust.algorithms.base import (
@@ -44,6 +46,13 @@ from deepclust.algorithms.base import (
     fraction_changed,
     refined_result,
 )
+from deepclust.losses import (
+    augmented_kl_divergence,
+    kl_divergence,
+    reconstruction_loss,
+    soft_assignment,
+    target_distribution,
+)
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import (
     Augmentation,
@@ -53,7 +62,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -82,33 +91,13 @@ PAPER = {
 }
 
 
-def soft_assignment(z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
-    """Survey Eq. 14: q_ij ∝ (1 + ‖z_i − μ_j‖² / α)^(−(α+1)/2), normalised over j.
+@dataclass
+class KLState(TrainingState):
+    """What DEC's callbacks keep between steps: the target P of the whole dataset (Eq. 15) and
+    the labels of the last update (for ``delta_label``)."""
 
-    The survey prints the kernel with α = 1 folded in; Xie et al. Eq. 1 divides by α.
-    """
-    dist2 = torch.cdist(z, centers).pow(2)
-    q = (1.0 + dist2 / alpha).pow(-(alpha + 1.0) / 2.0)
-    return q / q.sum(dim=1, keepdim=True)
-
-
-def target_distribution(q: torch.Tensor) -> torch.Tensor:
-    """Survey Eq. 15: p_ij = (q_ij² / f_j) / Σ_j' (q_ij'² / f_j'), with f_j = Σ_i q_ij."""
-    weight = q.pow(2) / q.sum(dim=0)
-    return weight / weight.sum(dim=1, keepdim=True)
-
-
-def clustering_loss(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Survey Eq. 16: KL(P‖Q) = (1/|B|) Σ_i Σ_j p_ij log(p_ij / q_ij)."""
-    return (torch.xlogy(p, p) - p * torch.log(q)).sum(dim=1).mean()
-
-
-def augmented_clustering_loss(
-    p: torch.Tensor, q: torch.Tensor, q_aug: torch.Tensor
-) -> torch.Tensor:
-    """Survey Eq. 24: ½(KL(P‖Q) + KL(P‖Q^A)), with q_aug the soft assignment of the augmented
-    samples (Eq. 25) and p the target of the original ones."""
-    return 0.5 * (clustering_loss(p, q) + clustering_loss(p, q_aug))
+    p: torch.Tensor
+    labels: torch.Tensor
 
 
 def refine_kl(
@@ -120,6 +109,7 @@ def refine_kl(
     combine: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
     generator: torch.Generator,
     progress: bool,
+    checkpointer: Checkpointer | None,
     desc: str,
 ) -> ClusteringResult:
     """DEC's procedure. ``combine(rec, clust)`` makes the loss from the reconstruction MSE and
@@ -132,20 +122,19 @@ def refine_kl(
     if combine is not None:
         trained += list(ae.decoder.parameters())
     optimizer = make_optimizer(trained, params.optimizer, params.lr, params.momentum)
-    state = {
-        "p": torch.empty(0),
-        "labels": torch.as_tensor(init.labels, device=X.device),
-    }
+    state = KLState(
+        p=torch.empty(0, device=X.device), labels=torch.as_tensor(init.labels, device=X.device)
+    )
 
     def before_step(step: int) -> dict | None:
         if step % params.update_interval:
             return None
         with torch.no_grad():
             q = soft_assignment(embed(ae, X), centers, params.alpha)
-        state["p"] = target_distribution(q)
+        state.p = target_distribution(q)
         labels = q.argmax(dim=1)
-        delta, n_changed = fraction_changed(labels, state["labels"])
-        state["labels"] = labels
+        delta, n_changed = fraction_changed(labels, state.labels)
+        state.labels = labels
         if step > 0 and delta < params.tol:
             objective.stop = True
         # the stage's check tells a collapse (fewer clusters) from convergence by this count
@@ -153,20 +142,19 @@ def refine_kl(
         return {"delta_label": delta, "n_changed": n_changed, "n_clusters_found": n_found}
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        p = state["p"][idx]
+        p = state.p[idx]
         z = ae.encode(x)
         q = soft_assignment(z, centers, params.alpha)
+        x_aug = z_aug = None
         if augment is None:
-            clust = clustering_loss(p, q)
+            clust = kl_divergence(p, q)
         else:
             x_aug = augment(x)
             z_aug = ae.encode(x_aug)
-            clust = augmented_clustering_loss(p, q, soft_assignment(z_aug, centers, params.alpha))
+            clust = augmented_kl_divergence(p, q, soft_assignment(z_aug, centers, params.alpha))
         if combine is None:
             return {"loss": clust}
-        rec = F.mse_loss(ae.decode(z), x)
-        if augment is not None:  # Eq. 20
-            rec = 0.5 * (rec + F.mse_loss(ae.decode(z_aug), x_aug))
+        rec = reconstruction_loss(ae.decode, x, z, x_aug, z_aug)  # Eq. 20 when augmented
         return {"loss": combine(rec, clust), "reconstruction": rec, "clustering": clust}
 
     objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
@@ -179,6 +167,7 @@ def refine_kl(
         generator=generator,
         desc=desc,
         progress=progress,
+        checkpointer=checkpointer,
     )
     z = embed(ae, X)
     with torch.no_grad():
@@ -194,6 +183,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     return refine_kl(
         autoencoder,
@@ -203,6 +193,7 @@ def fit(
         combine=None,
         generator=generator,
         progress=progress,
+        checkpointer=checkpointer,
         desc="dec",
     )
 

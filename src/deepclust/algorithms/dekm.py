@@ -61,7 +61,7 @@ from deepclust.algorithms.base import (
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import batch_size_param, lr_param, momentum_param, optimizer_param, param
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,17 @@ def kmeans_warm(
     )
 
 
+@dataclass
+class DEKMState(TrainingState):
+    """What DEKM's callbacks keep between iterations: the k-means labels and centres, the
+    rotation V (Eq. 4) and the greedy targets y' of every sample."""
+
+    labels: torch.Tensor
+    centers: torch.Tensor
+    V: torch.Tensor
+    targets: torch.Tensor
+
+
 def fit(
     autoencoder: FeedforwardAutoencoder,
     X: torch.Tensor,
@@ -128,30 +139,29 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     optimizer = make_optimizer(
         ae.encoder.parameters(), params.optimizer, params.lr, params.momentum
     )  # the decoder is dropped after pretraining
-    state = {
-        "labels": torch.as_tensor(init.labels, dtype=torch.long, device=X.device),
-        "centers": torch.as_tensor(init.centers, dtype=X.dtype, device=X.device),
-        "V": torch.empty(0),
-        "targets": torch.empty(0),
-    }
+    state = DEKMState(
+        labels=torch.as_tensor(init.labels, dtype=torch.long, device=X.device),
+        centers=torch.as_tensor(init.centers, dtype=X.dtype, device=X.device),
+        V=torch.empty(0, device=X.device),
+        targets=torch.empty(0, device=X.device),
+    )
 
     def cluster(first: bool) -> dict:
         h = embed(ae, X)
         if first:  # line 4 on the pretrained embedding = the pipeline's initial k-means
-            labels, centers = state["labels"], state["centers"]
+            labels, centers = state.labels, state.centers
         else:
-            labels, centers = kmeans_warm(
-                h, state["labels"], state["centers"], params.kmeans_max_iter
-            )
-        delta, n_changed = fraction_changed(labels, state["labels"])
-        state["labels"], state["centers"] = labels, centers
+            labels, centers = kmeans_warm(h, state.labels, state.centers, params.kmeans_max_iter)
+        delta, n_changed = fraction_changed(labels, state.labels)
+        state.labels, state.centers = labels, centers
         V = rotation(within_class_scatter(h, labels, centers))
-        state["V"], state["targets"] = V, greedy_targets(h, labels, centers, V)
+        state.V, state.targets = V, greedy_targets(h, labels, centers, V)
         n_found = int(labels.unique().numel())  # a collapse is not convergence (degenerate.py)
         return {"delta_label": delta, "n_changed": n_changed, "n_clusters_found": n_found}
 
@@ -164,7 +174,7 @@ def fit(
         return info
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss": representation_loss(ae.encode(x) @ state["V"], state["targets"][idx])}
+        return {"loss": representation_loss(ae.encode(x) @ state.V, state.targets[idx])}
 
     objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
     history = train(
@@ -176,14 +186,13 @@ def fit(
         generator=generator,
         desc="dekm",
         progress=progress,
+        checkpointer=checkpointer,
     )
     if not objective.stop:  # cluster the final embedding so that labels and embedding agree
         info = cluster(first=False)
         history.append({"step": params.max_iter, "epoch": history[-1]["epoch"], **info})
     z = embed(ae, X)
-    return refined_result(
-        ae, z, state["labels"], state["centers"], history, rotation=state["V"].cpu()
-    )
+    return refined_result(ae, z, state.labels, state.centers, history, rotation=state.V.cpu())
 
 
 ALGORITHM = Algorithm(

@@ -14,8 +14,8 @@ features (the first m mod k groups get one more when k does not divide m). L_rec
 as printed, (1/|B|) Σ_i ‖x_i − x̂_i‖², summed over the d features (Table 3: "L_rec is MSE
 (Eq. 2)"), where every other method here averages over them: Table 3's α and β (up to 250)
 are weights against that sum. With the per-feature mean instead (α and β d times stronger),
-the group lasso shrank the digits embedding to nothing: ACC 23.5 % from a 75.8 % k-means
-start (3 seeds, ``configs/survey.yaml``, ``fast``); with the sum, 72.5 %.
+the group lasso shrank the digits embedding to nothing (measured in docs/results.md,
+"Measurements behind the methods' readings").
 Then k-means with 100 restarts (Table 3) on the trained embedding gives the labels. DEN does
 not start from a clustering: the pipeline's k-means is not used.
 
@@ -53,7 +53,7 @@ from deepclust.algorithms.base import (
 from deepclust.initial import kmeans_init
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import batch_size_param, lr_param, momentum_param, optimizer_param, param
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     k = len(init.centers)
@@ -165,6 +166,7 @@ def fit(
         generator=generator,
         desc="den",
         progress=progress,
+        checkpointer=checkpointer,
     )
     z = embed(ae, X)
     km = kmeans_init(

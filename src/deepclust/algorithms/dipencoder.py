@@ -60,13 +60,14 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    LabelState,
     draw_seed,
     fraction_changed,
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, build, embed
 from deepclust.params import lr_param, param
-from deepclust.training import Objective, train
+from deepclust.training import Checkpointer, Objective, train
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     k = len(init.centers)
@@ -206,13 +208,13 @@ def fit(
     centers = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device)
     axes = nn.Parameter(torch.stack([centers[a] - centers[b] for a, b in pairs(k)]))
     optimizer = torch.optim.Adam([*ae.parameters(), axes], lr=params.lr, fused=True)
-    state = {"labels": torch.as_tensor(init.labels, device=X.device).clone()}
+    state = LabelState(torch.as_tensor(init.labels, device=X.device).clone())
     steps_per_epoch = -(-len(X) // batch_size)
 
     def relabel() -> dict:
-        new = update_labels(embed(ae, X), state["labels"], axes.detach(), k)
-        delta, n_changed = fraction_changed(new, state["labels"])
-        state["labels"] = new
+        new = update_labels(embed(ae, X), state.labels, axes.detach(), k)
+        delta, n_changed = fraction_changed(new, state.labels)
+        state.labels = new
         return {"delta_label": delta, "n_changed": n_changed}
 
     def before_step(step: int) -> dict | None:
@@ -221,7 +223,7 @@ def fit(
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         z = ae.encode(x)
         rec = F.mse_loss(ae.decode(z), x)
-        clust = clustering_loss(z, state["labels"][idx], axes, k, params.min_points)
+        clust = clustering_loss(z, state.labels[idx], axes, k, params.min_points)
         return {"loss": lam * rec + clust, "reconstruction": rec, "clustering": clust}
 
     objective = Objective(batch_loss=batch_loss, before_step=before_step, state=state)
@@ -235,10 +237,11 @@ def fit(
         generator=generator,
         desc="dipencoder",
         progress=progress,
+        checkpointer=checkpointer,
     )
     history.append({"step": max_steps, "reconstruction_weight": lam, **relabel()})
     z = embed(ae, X)
-    labels = state["labels"]
+    labels = state.labels
     means = torch.stack(
         [z[labels == c].mean(dim=0) if (labels == c).any() else centers[c] for c in range(k)]
     )

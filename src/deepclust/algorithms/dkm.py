@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from deepclust import losses
 from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
@@ -67,7 +68,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,15 @@ def total_loss(reconstruction: torch.Tensor, clustering: torch.Tensor, lam: floa
     return reconstruction + lam * clustering
 
 
+@dataclass
+class DKMState(TrainingState):
+    """What DKM's callbacks keep between steps: the current α of the annealing schedule and the
+    hard labels of its last change (for ``delta_label``)."""
+
+    alpha: float
+    labels: torch.Tensor
+
+
 def fit(
     autoencoder: FeedforwardAutoencoder,
     X: torch.Tensor,
@@ -150,6 +160,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     augment = augmentation(ae, params, generator, "dkm")
@@ -160,28 +171,30 @@ def fit(
     alphas = alpha_schedule(params)
     batch_size = min(params.batch_size, len(X))
     steps_per_alpha = params.epochs_per_alpha * -(-len(X) // batch_size)
-    state = {"alpha": alphas[0], "labels": torch.as_tensor(init.labels, device=X.device)}
+    state = DKMState(alpha=alphas[0], labels=torch.as_tensor(init.labels, device=X.device))
 
     def before_step(step: int) -> dict | None:
         if step % steps_per_alpha:
             return None
-        state["alpha"] = alphas[step // steps_per_alpha]
+        state.alpha = alphas[step // steps_per_alpha]
         with torch.no_grad():
             labels = nearest_center(embed(ae, X), centers)
-        delta, n_changed = fraction_changed(labels, state["labels"])
-        state["labels"] = labels
-        return {"alpha": state["alpha"], "delta_label": delta, "n_changed": n_changed}
+        delta, n_changed = fraction_changed(labels, state.labels)
+        state.labels = labels
+        return {"alpha": state.alpha, "delta_label": delta, "n_changed": n_changed}
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         z = ae.encode(x)
-        rec = reconstruction_loss(ae.decode(z), x)
         if augment is None:
-            clust = clustering_loss(z, centers, state["alpha"])
+            rec = losses.reconstruction_loss(ae.decode, x, z, distance=reconstruction_loss)
+            clust = clustering_loss(z, centers, state.alpha)
         else:
             x_aug = augment(x)
             z_aug = ae.encode(x_aug)
-            rec = 0.5 * (rec + reconstruction_loss(ae.decode(z_aug), x_aug))  # Eq. 20
-            clust = augmented_clustering_loss(z, z_aug, centers, state["alpha"])
+            rec = losses.reconstruction_loss(  # Eq. 20
+                ae.decode, x, z, x_aug, z_aug, distance=reconstruction_loss
+            )
+            clust = augmented_clustering_loss(z, z_aug, centers, state.alpha)
         loss = total_loss(rec, clust, params.lam)
         return {"loss": loss, "reconstruction": rec, "clustering": clust}
 
@@ -195,6 +208,7 @@ def fit(
         generator=generator,
         desc="dkm",
         progress=progress,
+        checkpointer=checkpointer,
     )
     z = embed(ae, X)
     with torch.no_grad():

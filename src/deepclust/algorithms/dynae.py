@@ -50,16 +50,8 @@ Where we read into the paper (and where the authors' code, wentropy/DynAE, diffe
 - Reductions as in the code: squared norms are means over features (Keras ``mse``; Eq. 3, 12
   write sums), averaged over the batch.
 
-Measured (docs/results.md): from the starts a CPU can train (72-89 % on MNIST-test) DynAE
-loses accuracy. Clusters absorb their neighbours while the embedding contracts around the fixed
-centroids, and the conflicted count keeps falling, so the centroids are never refreshed.
-Augmentation in refinement makes it worse on 8 × 8 digits. The authors' code's clean-batch
-targets and its once-per-update centroid images do not help. The outcome depends on the
-embedding's scale (q and the embedding term are not scale-invariant). With the embedding shrunk
-until q is nearly uniform, almost every point stays conflicted, and DynAE only reconstructs.
-The authors' own logs start from their ACAI autoencoder at 95.7 % (MNIST-test) and 97.3 %
-(MNIST-full), and DynAE adds 2.6 points on MNIST-test: the paper's accuracy is mostly its
-pretraining's, a start our CPU runs do not reach (the `paper` presets on USPS: 80.0 → 74.0 %).
+What we measured with it (it loses accuracy from the starts a CPU can train, and why) is in
+docs/results.md, "Measurements behind the methods' readings".
 
 Paper defaults (Sec. 4.3): SGD lr 0.001 momentum 0.9, batch 256, κ = 0.3 K, ∇κ = 0.3 κ,
 tol 1 %, MaxIter 10⁵, α = 1, augmentation on (shift ±1, rotation ±10°; δ in pixels, see
@@ -83,7 +75,8 @@ from deepclust.algorithms.base import (
     augmentation,
     refined_result,
 )
-from deepclust.algorithms.dec import FAST, soft_assignment
+from deepclust.algorithms.dec import FAST
+from deepclust.losses import soft_assignment
 from deepclust.models.autoencoder import Autoencoder, embed
 from deepclust.params import (
     Augmentation,
@@ -94,7 +87,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
-from deepclust.training import Objective, make_optimizer, train
+from deepclust.training import Checkpointer, Objective, TrainingState, make_optimizer, train
 
 
 @dataclass(frozen=True)
@@ -161,6 +154,18 @@ def dynamic_loss(
     }
 
 
+@dataclass
+class DynAEState(TrainingState):
+    """What DynAE's callbacks keep between updates (Algorithm 1): the centroid embeddings, the
+    confidence thresholds β1, β2 and their step κ, and the previous count of conflicted points."""
+
+    centers: torch.Tensor
+    beta1: float
+    beta2: float
+    kappa: float
+    n_conflicted: int
+
+
 def fit(
     autoencoder: Autoencoder,
     X: torch.Tensor,
@@ -169,19 +174,20 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     augment = augmentation(ae, params, generator, "dynae")
     optimizer = make_optimizer(ae.parameters(), params.optimizer, params.lr, params.momentum)
     k = len(init.centers)
     initial = torch.as_tensor(init.centers, dtype=X.dtype, device=X.device)
-    state = {
-        "centers": centroid_embeddings(embed(ae, X), initial),
-        "beta1": params.kappa,  # Eq. 10
-        "beta2": params.kappa / 2,
-        "kappa": params.kappa,
-        "n_conflicted": len(X),  # Algorithm 1: nbConfPrev ← |X|
-    }
+    state = DynAEState(
+        centers=centroid_embeddings(embed(ae, X), initial),
+        beta1=params.kappa,  # Eq. 10
+        beta2=params.kappa / 2,
+        kappa=params.kappa,
+        n_conflicted=len(X),  # Algorithm 1: nbConfPrev ← |X|
+    )
 
     def update_centroids(z: torch.Tensor) -> torch.Tensor:
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device))
@@ -194,23 +200,23 @@ def fit(
         if step % params.update_interval:
             return None
         z = embed(ae, X)
-        q = soft_assignment(z, state["centers"], params.alpha)
-        n_conflicted = int((~unconflicted(q, state["beta1"], state["beta2"])).sum())
-        stable = n_conflicted >= state["n_conflicted"]
+        q = soft_assignment(z, state.centers, params.alpha)
+        n_conflicted = int((~unconflicted(q, state.beta1, state.beta2)).sum())
+        stable = n_conflicted >= state.n_conflicted
         if stable:
-            state["centers"] = update_centroids(z)
-            state["beta1"], state["beta2"], state["kappa"] = drop_confidence(
-                state["beta1"], state["beta2"], state["kappa"], params.kappa_drop
+            state.centers = update_centroids(z)
+            state.beta1, state.beta2, state.kappa = drop_confidence(
+                state.beta1, state.beta2, state.kappa, params.kappa_drop
             )
-        state["n_conflicted"] = n_conflicted
+        state.n_conflicted = n_conflicted
         if n_conflicted / len(X) < params.tol:
             objective.stop = True
         return {
             "n_conflicted": n_conflicted,
             "conflicted_fraction": n_conflicted / len(X),
             "centroids_updated": int(stable),
-            "beta1": state["beta1"],  # the thresholds of the following steps
-            "beta2": state["beta2"],
+            "beta1": state.beta1,  # the thresholds of the following steps
+            "beta2": state.beta2,
         }
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -218,10 +224,10 @@ def fit(
             x = augment(x)
         z = ae.encode(x)
         x_hat = ae.decode(z)
-        centers = state["centers"]
+        centers = state.centers
         with torch.no_grad():
             q = soft_assignment(z, centers, params.alpha)
-            unconf = unconflicted(q, state["beta1"], state["beta2"])
+            unconf = unconflicted(q, state.beta1, state.beta2)
             labels = q.argmax(dim=1)
             images = ae.decode(centers)
         return dynamic_loss(x, z, x_hat, unconf, centers[labels], images[labels])
@@ -236,10 +242,11 @@ def fit(
         generator=generator,
         desc="dynae",
         progress=progress,
+        checkpointer=checkpointer,
     )
     z = embed(ae, X)
-    labels = soft_assignment(z, state["centers"], params.alpha).argmax(dim=1)
-    return refined_result(ae, z, labels, state["centers"], history)
+    labels = soft_assignment(z, state.centers, params.alpha).argmax(dim=1)
+    return refined_result(ae, z, labels, state.centers, history)
 
 
 ALGORITHM = Algorithm(

@@ -32,6 +32,7 @@ from deepclust.params import (
     optimizer_param,
     param,
 )
+from deepclust.training import Checkpointer
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     return refine_kl(
         autoencoder,
@@ -81,6 +83,7 @@ def fit(
         combine=functools.partial(total_loss, gamma=params.gamma),
         generator=generator,
         progress=progress,
+        checkpointer=checkpointer,
         desc="idec",
     )
 

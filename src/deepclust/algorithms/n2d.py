@@ -36,6 +36,7 @@ from sklearn.mixture import GaussianMixture
 from deepclust.algorithms.base import Algorithm, ClusteringResult, InitialClustering, draw_seed
 from deepclust.models.autoencoder import FeedforwardAutoencoder, embed
 from deepclust.params import param
+from deepclust.training import Checkpointer
 
 MANIFOLDS = ("umap", "isomap", "tsne")
 NEIGHBORS = {"umap": 20, "isomap": 5}  # Table 3 (UMAP 20 also in the authors' run.sh)
@@ -157,6 +158,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,  # no training loop: nothing to checkpoint
 ) -> ClusteringResult:
     z = embed(autoencoder, X)
     model, coords, labels = cluster_manifold(z.cpu().numpy(), len(init.centers), params, generator)

@@ -31,9 +31,8 @@ code's Gaussian variant (α·D·MSE, its choice for Reuters and HAR) on every da
 α = 1/(2σ̂²) by default: the Gaussian log-likelihood's weight for the noise variance σ̂² that
 the pretrained autoencoder leaves, its per-feature MSE on the data. The code's α = 1 means
 σ² = ½, far noisier than pixels in [0, 1] reconstruct (σ̂² ≈ 0.02 on digits), so the KL term
-outweighed the reconstruction and clusters merged: on digits (``configs/survey.yaml``'s
-autoencoders, 50 epochs) α = 1 gave ACC 61.6 / 68.1 / 49.9 % with 9, 9 and 6 clusters left,
-α = 1/(2σ̂²) ≈ 22 gave 68.8 / 80.8 / 66.7 % with all 10.
+outweighed the reconstruction and clusters merged on digits (measured in docs/results.md,
+"Measurements behind the methods' readings").
 π is the softmax of free logits and σ² the exponential of free log-variances (the code
 trains π and σ² directly, unconstrained). The log σ̃² layer starts with zero weights and, as
 bias, the mean over the components of the fitted log σ²_c, so that q(z | x) starts as wide as
@@ -57,12 +56,13 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    LabelState,
     draw_seed,
     fraction_changed,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder
 from deepclust.params import batch_size_param, lr_param, param
-from deepclust.training import Objective, train
+from deepclust.training import Checkpointer, Objective, train
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,7 @@ def fit(
     *,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> ClusteringResult:
     ae = copy.deepcopy(autoencoder).train()
     k = len(init.centers)
@@ -178,7 +179,7 @@ def fit(
         with torch.no_grad():
             return prior.responsibilities(means_of_all()).argmax(dim=1)
 
-    state = {"labels": labels_now()}
+    state = LabelState(labels_now())
 
     def before_step(step: int) -> dict | None:
         if step % steps_per_epoch:
@@ -190,8 +191,8 @@ def fit(
         if step == 0:
             return None
         labels = labels_now()
-        delta, n_changed = fraction_changed(labels, state["labels"])
-        state["labels"] = labels
+        delta, n_changed = fraction_changed(labels, state.labels)
+        state.labels = labels
         return {"delta_label": delta, "n_changed": n_changed, "lr": lr}
 
     def batch_loss(x: torch.Tensor, idx: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -211,6 +212,7 @@ def fit(
         generator=generator,
         desc="vade",
         progress=progress,
+        checkpointer=checkpointer,
     )
     history.append({"step": max_steps, "reconstruction_weight": alpha})
     z = means_of_all()

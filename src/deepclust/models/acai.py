@@ -40,12 +40,8 @@ Readings (the paper leaves these open; we follow Berthelot et al. and the author
   pixel RMSE). Our data are in [0, 1], so the terms use v(t) = 2t − 1 of x, x̂, x̂_α (the
   autoencoder itself still reads and writes [0, 1]). Relative to λ this makes the
   reconstruction term 4× larger than on [0, 1]. On [0, 1] (what the authors' Keras code feeds)
-  the critic term wins on MNIST-test (d-256-256-512-10, Adam 0.001, batch 256, no
-  augmentation): after 20 epochs the MSE is still 0.065, near the mean image's 0.067 (plain
-  pretraining: 0.023), and k-means on the embedding gives ACC 21-27 % (3 seeds; plain 57-65 %);
-  with the [−1, 1] view the MSE is 0.024 and ACC 58-60 %, NMI 0.56-0.59 (plain 0.53-0.56).
-  After 50 epochs: view ACC 65-73 %, NMI 0.63-0.67; plain 63-71 %, NMI 0.60-0.62 (3 seeds);
-  [0, 1] 44 % (seed 0). With augmentation (seed 0): [0, 1] 24 %, view 74 %, plain 63 %.
+  the critic term wins on MNIST-test and stalls the reconstruction (measured in
+  docs/results.md, "Measurements behind the methods' readings").
 - The authors' Keras code (nairouz/DynAE ``DynAE.py``) never trains its critic: its
   ``aci_ae_constructor`` sets ``critic.trainable = False`` in ``DynAE.__init__``, before the
   notebook compiles ``disc``, so (by tf.keras 1.x rules: weights are collected at compile, a
@@ -63,6 +59,7 @@ d-500-500-2000-10, augmentation on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -70,7 +67,14 @@ from torch import nn
 
 from deepclust.models.autoencoder import Autoencoder, from_config
 from deepclust.models.params import autoencoder_params
-from deepclust.training import Objective, make_optimizer, pretraining_steps, train
+from deepclust.training import (
+    Checkpointer,
+    Objective,
+    TrainingState,
+    make_optimizer,
+    pretraining_steps,
+    train,
+)
 
 # v(t) = a t + b, the [−1, 1] view of [0, 1] data in which Berthelot et al. compute every term
 VIEW = (2.0, -1.0)
@@ -127,6 +131,14 @@ def acai_losses(
     }
 
 
+@dataclass
+class CriticState(TrainingState):
+    """The critic and its optimiser: trained in ``after_step``, not by the loop's optimiser."""
+
+    critic: Critic
+    critic_optimizer: torch.optim.Optimizer
+
+
 def acai_objective(
     ae: Autoencoder,
     critic: Critic,
@@ -162,7 +174,7 @@ def acai_objective(
     return Objective(
         batch_loss=batch_loss,
         after_step=after_step,
-        state={"critic": critic, "critic_optimizer": critic_optimizer},
+        state=CriticState(critic, critic_optimizer),
     )
 
 
@@ -174,6 +186,7 @@ def pretrain_acai(
     augment: Callable[[torch.Tensor], torch.Tensor] | None,
     generator: torch.Generator,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> list[dict]:
     """Train ``ae`` in place with ACAI for ``ae_cfg["epochs"]``, every term on the [−1, 1] view
     of the [0, 1] data (``VIEW``); return the history (per epoch: ``loss``, ``reconstruction``,
@@ -203,4 +216,5 @@ def pretrain_acai(
         desc="pretrain acai",
         progress=progress,
         precision=cfg.precision,
+        checkpointer=checkpointer,
     )

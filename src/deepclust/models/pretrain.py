@@ -40,11 +40,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepclust import losses
 from deepclust.augment import augmenter
 from deepclust.models.acai import pretrain_acai
 from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
 from deepclust.models.params import autoencoder_params
-from deepclust.training import Objective, make_optimizer, pretraining_steps, train
+from deepclust.training import (
+    Checkpointer,
+    Objective,
+    make_optimizer,
+    pretraining_steps,
+    train,
+)
 
 
 def reconstruction_loss(
@@ -52,12 +59,12 @@ def reconstruction_loss(
     x: torch.Tensor,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """MSE(x, x̂); with ``augment`` (x ↦ x^A) survey Eq. 20: ½(MSE(x, x̂) + MSE(x^A, x̂^A))."""
-    loss = F.mse_loss(ae(x), x)
+    """The end-to-end loss: MSE(x, x̂); with ``augment`` (x ↦ x^A) survey Eq. 20,
+    ½(MSE(x, x̂) + MSE(x^A, x̂^A)) (``losses.reconstruction_loss``)."""
     if augment is None:
-        return loss
+        return losses.reconstruction_loss(ae.decode, x, ae.encode(x))
     x_aug = augment(x)
-    return 0.5 * (loss + F.mse_loss(ae(x_aug), x_aug))
+    return losses.reconstruction_loss(ae.decode, x, ae.encode(x), x_aug, ae.encode(x_aug))
 
 
 def pretrain(
@@ -67,10 +74,12 @@ def pretrain(
     generator: torch.Generator,
     image_shape: tuple[int, int, int] | None = None,
     progress: bool = True,
+    checkpointer: Checkpointer | None = None,
 ) -> tuple[FeedforwardAutoencoder, list[dict]]:
     """Build the autoencoder that ``ae_cfg`` (an ``autoencoders.<name>`` block, missing keys
     taking their declared defaults) describes for ``X`` (rows that are images of
-    ``image_shape``, if given) and train it to reconstruct."""
+    ``image_shape``, if given) and train it to reconstruct (checkpointed by ``checkpointer``,
+    see ``training``)."""
     cfg = autoencoder_params(ae_cfg)
     ae = from_config(ae_cfg, X.shape[1], image_shape).to(X.device)
     augment = None
@@ -98,11 +107,13 @@ def pretrain(
             generator=generator,
             progress=progress,
             precision=precision,
+            checkpointer=checkpointer,
         )
     elif mode == "acai":  # DynAE's adversarially constrained interpolation (models/acai.py)
         return ae, pretrain_acai(
-            ae, X, ae_cfg, augment=augment, generator=generator, progress=progress
-        )
+            ae, X, ae_cfg, augment=augment, generator=generator, progress=progress,
+            checkpointer=checkpointer,
+        )  # fmt: skip
     elif mode != "end_to_end":
         raise ValueError(f"unknown pretraining '{mode}'; known: end_to_end, layerwise, acai")
     optimizer = make_optimizer(ae.parameters(), cfg.optimizer, cfg.lr, cfg.momentum)
@@ -118,6 +129,7 @@ def pretrain(
         desc="pretrain",
         progress=progress,
         precision=precision,
+        checkpointer=checkpointer,
     )
     if layerwise_history:
         offset = layerwise_history[-1]["step"]
@@ -157,6 +169,7 @@ def pretrain_layerwise(
     generator: torch.Generator,
     progress: bool = True,
     precision: str = "fp32",
+    checkpointer: Checkpointer | None = None,
 ) -> list[dict]:
     """Greedy layer-wise denoising pretraining of ``ae`` in place; returns the history."""
     p = dropout
@@ -179,7 +192,7 @@ def pretrain_layerwise(
         objective = Objective(
             batch_loss=batch_loss,
             after_step=lambda x, idx, s=scheduler: s.step(),
-            state={"scheduler": scheduler},  # checkpointed with the run
+            state=scheduler,  # checkpointed with the run
         )
         rows = train(
             objective,
@@ -191,6 +204,7 @@ def pretrain_layerwise(
             desc=f"pretrain layer {number}/{len(pairs)}",
             progress=progress,
             precision=precision,
+            checkpointer=checkpointer,
         )
         offset = history[-1]["step"] if history else 0
         history += [{**r, "step": r["step"] + offset, "phase": f"layer{number}"} for r in rows]
