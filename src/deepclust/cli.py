@@ -18,7 +18,7 @@ from deepclust import config as config_module
 from deepclust import paths
 
 MIRROR_ENV = "DEEPCLUST_MIRROR"
-CONFIG_ENV = "DEEPCLUST_CONFIG"  # set by the Snakefile, so rules need no --config
+CONFIG_ENV = "DEEPCLUST_CONFIG"  # the default --config (Snakemake and DVC pass --config)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +114,25 @@ def _collect(args):
         ledger.write_section(args.ledger, args.doc)
 
 
+def _dvc_yaml(args):
+    from deepclust import workflow
+
+    config = config_module.load(args.config)
+    out = args.out.resolve()
+    config_path = Path(os.path.relpath(args.config.resolve(), out.parent))
+    config_path = str(args.config.resolve() if ".." in config_path.parts else config_path)
+    text = workflow.dvc_yaml(config, config_path, out.parent)
+    if not args.check:
+        from deepclust import io
+
+        io.write_text(out, text)
+    elif not out.is_file() or out.read_text() != text:
+        raise ValueError(
+            f"{args.out} is not the rendering of the stage table for {args.config}: "
+            f"run `deepclust dvc-yaml --config {args.config} --out {args.out}`"
+        )
+
+
 def _datasets(args):
     from deepclust.data.download import availability
     from deepclust.data.registry import DATASETS
@@ -153,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--threads",
                 type=int,
-                help=f"CPU threads (default: $OMP_NUM_THREADS, else the config's threads.{name})",
+                help=f"CPU threads (default: the config's threads.{name}, not $OMP_NUM_THREADS)",
             )
         p.set_defaults(handler=handler)
         return p
@@ -231,6 +250,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", type=Path, required=True, help="where Snakemake ran the config")
     p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
     p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
+
+    p = stage("dvc-yaml", _dvc_yaml, "write dvc.yaml: the stage table for the config's lists")
+    p.add_argument("--out", type=Path, default=Path("dvc.yaml"))
+    p.add_argument("--check", action="store_true", help="only check that --out is current")
 
     stage("datasets", _datasets, "list the known datasets", config=False)
     stage("algorithms", _algorithms, "list the known algorithms", config=False)
