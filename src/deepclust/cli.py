@@ -18,7 +18,7 @@ from deepclust import config as config_module
 from deepclust import paths
 
 MIRROR_ENV = "DEEPCLUST_MIRROR"
-CONFIG_ENV = "DEEPCLUST_CONFIG"  # the default --config (Snakemake and DVC pass --config)
+CONFIG_ENV = "DEEPCLUST_CONFIG"  # the default --config; set by the Snakefile, not under DVC
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,21 +115,17 @@ def _collect(args):
 
 
 def _dvc_yaml(args):
-    from deepclust import workflow
+    from deepclust import io, workflow
 
-    config = config_module.load(args.config)
     out = args.out.resolve()
-    config_path = Path(os.path.relpath(args.config.resolve(), out.parent))
-    config_path = str(args.config.resolve() if ".." in config_path.parts else config_path)
-    text = workflow.dvc_yaml(config, config_path, out.parent)
+    config = config_module.load(out.parent / workflow.CONFIG)
+    text = workflow.dvc_yaml(config, out.parent)
     if not args.check:
-        from deepclust import io
-
         io.write_text(out, text)
     elif not out.is_file() or out.read_text() != text:
         raise ValueError(
-            f"{args.out} is not the rendering of the stage table for {args.config}: "
-            f"run `deepclust dvc-yaml --config {args.config} --out {args.out}`"
+            f"{args.out} is not the stage table's rendering for {workflow.CONFIG} beside it: "
+            f"run `deepclust dvc-yaml --out {args.out}`"
         )
 
 
@@ -164,7 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         if config:
-            default = Path(os.environ.get(CONFIG_ENV, "config.yaml"))
+            # under `dvc repro` (which sets $DVC_STAGE) the file its params name, always
+            under_dvc = "DVC_STAGE" in os.environ
+            default = Path(
+                os.environ.get(CONFIG_ENV, "config.yaml") if not under_dvc else "config.yaml"
+            )
             p.add_argument(
                 "--config", type=Path, default=default, help=f"default: ${CONFIG_ENV} or {default}"
             )
@@ -251,7 +251,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
     p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
 
-    p = stage("dvc-yaml", _dvc_yaml, "write dvc.yaml: the stage table for the config's lists")
+    p = stage(
+        "dvc-yaml",
+        _dvc_yaml,
+        "write dvc.yaml: the stage table for the lists of config.yaml beside it",
+        config=False,
+    )
     p.add_argument("--out", type=Path, default=Path("dvc.yaml"))
     p.add_argument("--check", action="store_true", help="only check that --out is current")
 

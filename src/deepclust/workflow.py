@@ -36,7 +36,7 @@ class Stage:
     keys: tuple[str, ...]  # one job per value of these (a stage without keys is one job)
     inputs: dict[str, str]  # name → paths pattern (over all runs of the config if unkeyed)
     outputs: dict[str, str]
-    args: str  # the CLI command after `deepclust`; {names} of keys, inputs, outputs, folders
+    args: str  # the CLI command after `deepclust`: {names} of keys, inputs, outputs, folders
     code: tuple[str, ...]  # modules whose import closure the stage runs (+ the algorithm's)
     handler: str  # the deepclust.cli function that runs it
     config: tuple[str, ...] = ()  # config keys it depends on; "x:keys" = only x's keys
@@ -54,7 +54,7 @@ STAGES: dict[str, Stage] = {
             keys=("dataset",),
             inputs={},
             outputs={"data": paths.DATA, "card": paths.DATA_CARD},
-            args="prepare --config {config} --dataset {dataset} --out {data}",
+            args="prepare --dataset {dataset} --out {data}",
             code=TRAINING,
             handler="_prepare",
         ),
@@ -64,7 +64,7 @@ STAGES: dict[str, Stage] = {
             inputs={"data": paths.DATA},
             outputs={"model": paths.AE_MODEL, "history": paths.AE_HISTORY},
             folders={"folder": paths.PRETRAINED_DIR},
-            args="pretrain --config {config} --ae {ae} --data {data} --seed {seed} --out {folder}",
+            args="pretrain --ae {ae} --data {data} --seed {seed} --out {folder}",
             code=TRAINING,
             handler="_pretrain",
             config=("autoencoders.{ae}",),
@@ -74,8 +74,7 @@ STAGES: dict[str, Stage] = {
             keys=("dataset", "ae", "seed"),
             inputs={"model": paths.AE_MODEL, "data": paths.DATA},
             outputs={"init": paths.INIT},
-            args="init --config {config} --pretrained {model} --data {data} --seed {seed}"
-            " --out {init}",
+            args="init --pretrained {model} --data {data} --seed {seed} --out {init}",
             code=TRAINING,
             handler="_init",
             config=("init",),
@@ -90,7 +89,7 @@ STAGES: dict[str, Stage] = {
                 "model": paths.RUN_MODEL,
             },
             folders={"run": paths.RUN_DIR},
-            args="fit --config {config} --algorithm {algorithm} --pretrained {pretrained}"
+            args="fit --algorithm {algorithm} --pretrained {pretrained}"
             " --init {init} --data {data} --seed {seed} --out {run}",
             code=TRAINING,
             handler="_fit",
@@ -118,7 +117,7 @@ STAGES: dict[str, Stage] = {
                 "metrics": paths.METRICS,
             },
             folders={"results": paths.RESULTS},
-            args="summarize --config {config} --out {results}",
+            args="summarize --out {results}",
             code=("deepclust.evaluate",),
             handler="_summarize",
             config=("datasets", "seeds", "autoencoders:keys", "algorithms:keys"),
@@ -204,12 +203,14 @@ def expand(pattern: str, config: dict) -> list[str]:
 # --- the command -------------------------------------------------------------------------
 
 
-def command(stage: Stage, fields: dict, config_path: str) -> str:
+def command(stage: Stage, fields: dict) -> str:
     """The shell command of one job: ``deepclust`` and the stage's arguments.
 
-    ``fields`` holds the job's keys (or DVC's ``${item.…}`` placeholders)."""
+    ``fields`` holds the job's keys (or DVC's ``${item.…}`` placeholders). The command names
+    no config file: a stage reads ``$DEEPCLUST_CONFIG`` (which the Snakefile sets to the file
+    Snakemake was given), else ``config.yaml`` (DVC's, which ``dvc.yaml``'s params name)."""
     values = {name: _format(pattern, fields) for name, pattern in stage.patterns().items()}
-    values.update(fields, config=config_path)
+    values.update(fields)
     return "deepclust " + stage.args.format(**{k: _quote(str(v)) for k, v in values.items()})
 
 
@@ -243,24 +244,26 @@ DVC_PLOTS = [
 ]
 
 
-def dvc_yaml(config: dict, config_path: str = "config.yaml", root: Path | None = None) -> str:
-    """``dvc.yaml`` for ``config`` (validated), its paths relative to the project ``root``."""
+CONFIG = "config.yaml"  # the params file of dvc.yaml, beside it
+
+
+def dvc_yaml(config: dict, root: Path | None = None) -> str:
+    """``dvc.yaml`` for ``config`` (validated: the project's ``config.yaml``), its paths
+    relative to the project ``root``."""
     root = Path.cwd() if root is None else Path(root)
     stages: dict[str, dict] = {}
     for stage in STAGES.values():
         if stage.name == "fit":  # one DVC stage per algorithm: each has its own code
             for algorithm in config["algorithms"]:
-                stages[f"fit-{algorithm}"] = _dvc_stage(stage, config, config_path, root, algorithm)
+                stages[f"fit-{algorithm}"] = _dvc_stage(stage, config, root, algorithm)
         else:
-            stages[stage.name] = _dvc_stage(stage, config, config_path, root)
+            stages[stage.name] = _dvc_stage(stage, config, root)
     document = {"stages": stages, "plots": DVC_PLOTS}
     body = yaml.safe_dump(document, sort_keys=False, width=1000, default_flow_style=False)
     return DVC_HEADER + body.replace("results/figures: null", "results/figures")
 
 
-def _dvc_stage(
-    stage: Stage, config: dict, config_path: str, root: Path, algorithm: str | None = None
-) -> dict:
+def _dvc_stage(stage: Stage, config: dict, root: Path, algorithm: str | None = None) -> dict:
     matrix_keys = [k for k in stage.keys if not (k == "algorithm" and algorithm)]
     fields = {k: f"${{item.{k}}}" for k in matrix_keys}
     if algorithm:
@@ -274,12 +277,12 @@ def _dvc_stage(
             "seed": config["seeds"],
         }
         entry["matrix"] = {k: list(lists[k]) for k in matrix_keys}
-    entry["cmd"] = command(stage, fields, config_path)
+    entry["cmd"] = command(stage, fields)
     code = [_relative(p, root) for p in code_files(stage, algorithm)]
     entry["deps"] = [*_files(stage.inputs, fields, config, keyed=bool(stage.keys)), *code]
     params = [key.format(**fields).partition(":")[0] for key in stage.config]
     if params:
-        entry["params"] = [{config_path: params}]
+        entry["params"] = [{CONFIG: params}]
     outs, metrics = [], []
     for path in _files(stage.outputs, fields, config, keyed=bool(stage.keys)):
         options = {"persist": True}

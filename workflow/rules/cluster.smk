@@ -13,7 +13,7 @@ rule init:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("init")
 
 
 # One job per algorithm; the code it runs is an input, so editing dec.py reruns DEC, IDEC and
@@ -33,4 +33,4 @@ rule fit:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("fit")

@@ -5,18 +5,19 @@ import os
 import sys
 
 from deepclust import paths
+from deepclust.cli import CONFIG_ENV
 from deepclust.config import fingerprint, validate
 from deepclust.workflow import STAGES, code_files, command, config_slice, expand
 
 CONFIGFILE = str(workflow.configfiles[-1])
 config.update(validate(config, source=CONFIGFILE))
-# The config as the jobs' command line names it: relative to the working directory when inside.
-CONFIG_PATH = os.path.relpath(os.path.abspath(CONFIGFILE))
-if CONFIG_PATH.startswith(".."):
-    CONFIG_PATH = os.path.abspath(CONFIGFILE)
 
-# Every job runs `deepclust <stage>` from the environment that runs Snakemake.
+# Every job runs `deepclust <stage>` from the environment that runs Snakemake, and reads the
+# config file Snakemake was given (the CLI's --config defaults to $DEEPCLUST_CONFIG): the
+# command line is dvc.yaml's, and its path is in no rule, so another --configfile with the
+# same settings reruns nothing.
 os.environ.update(PATH=os.path.dirname(sys.executable) + os.pathsep + os.getenv("PATH", ""))
+os.environ.update({CONFIG_ENV: os.path.abspath(CONFIGFILE)})
 
 
 def _fields(stage, wildcards) -> dict:
@@ -37,12 +38,16 @@ def outputs(name: str) -> dict:
 
 
 def params(name: str) -> dict:
-    """The config slice a job depends on (a change reruns it) and its command line."""
+    """The config slice a job depends on: a change reruns it."""
     stage = STAGES[name]
-    return {
-        "cfg": lambda wc: fingerprint(config_slice(stage, config, _fields(stage, wc))),
-        "command": lambda wc: command(stage, _fields(stage, wc), CONFIG_PATH),
-    }
+    return {"cfg": lambda wc: fingerprint(config_slice(stage, config, _fields(stage, wc)))}
+
+
+def shell_command(name: str) -> str:
+    """The stage's command line as dvc.yaml has it, for Snakemake to fill in with the job's
+    wildcards."""
+    stage = STAGES[name]
+    return command(stage, {key: "{wildcards.%s}" % key for key in stage.keys}) + " > {log} 2>&1"
 
 
 PLOT_RUN = outputs("plot_run")

@@ -13,4 +13,4 @@ rule prepare:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("prepare")

@@ -11,7 +11,7 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("evaluate")
 
 
 rule summarize:
@@ -27,4 +27,4 @@ rule summarize:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("summarize")

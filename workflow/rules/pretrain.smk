@@ -14,4 +14,4 @@ rule pretrain:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("pretrain")

@@ -33,7 +33,7 @@ rule plot_run:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("plot_run")
 
 
 rule report:
@@ -72,4 +72,4 @@ rule report:
     conda:
         ENV
     shell:
-        "{params.command} > {log} 2>&1"
+        shell_command("report")
