@@ -82,8 +82,9 @@ def test_dvc_repro_runs_snakemakes_commands_to_the_same_bits_and_a_clean_status(
     env = {**project_env, "OMP_NUM_THREADS": "2"}  # a runner's setting no stage may follow
 
     def run(*cmd: str, check: bool = True, env: dict = env) -> subprocess.CompletedProcess:
+        # (the whole tiny pipeline in one process: allow for a busy machine)
         proc = subprocess.run(
-            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800
         )
         assert proc.returncode == 0 or not check, proc.stdout[-3000:] + proc.stderr[-3000:]
         return proc
