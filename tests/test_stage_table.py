@@ -109,3 +109,23 @@ def test_dvc_yaml_follows_the_config_lists(change):
         f"fit-{a}" for a in cfg["algorithms"]
     )
     assert stages["pretrain"]["matrix"]["seed"] == cfg["seeds"]
+
+
+def test_the_documented_dvc_exp_override_applies_to_the_default_config(tmp_path):
+    from dvc.utils.hydra import apply_overrides  # what `dvc exp run -S` does to the file
+
+    examples = {
+        m for doc in ("README.md", "docs/report.md")
+        for m in re.findall(r"dvc exp run -S '([^']+)'", (ROOT / doc).read_text())
+    }  # fmt: skip
+    assert examples
+    for example in examples:
+        file, _, override = example.partition(":")
+        key, _, value = override.lstrip("+").partition("=")
+        target = tmp_path / file
+        target.write_text((ROOT / file).read_text())  # its dec block has no update_interval
+        apply_overrides(target, [override])
+        got = yaml.safe_load(target.read_text())
+        for part in key.split("."):
+            got = got[part]
+        assert str(got) == value, example
