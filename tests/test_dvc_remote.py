@@ -97,6 +97,7 @@ def pipeline_repo(tmp_path_factory, git_env) -> SimpleNamespace:
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, repo / name)
     shutil.copy(TINY_CONFIG, repo / "config.yaml")
+    _run(repo, git_env, "deepclust", "dvc-yaml")  # dvc.yaml for this config's lists
     _run(repo, git_env, "git", "init", "-q")
     _run(repo, git_env, "dvc", "init", "-q")
     _run(repo, git_env, "git", "add", "-A")
@@ -194,7 +195,7 @@ def test_a_snakemake_run_recorded_for_dvc_is_reproduced_by_a_clone_without_rerun
     repro = _out(clone, git_env, "dvc", "repro")
     assert "Running stage" not in repro
     stages = re.findall(r"Stage '([^']+)' didn't change, skipping", repro)
-    assert {"summarize", "report", "fit@digits-dense-dec-0"} <= set(stages)
+    assert {"summarize", "report", "fit-dec@digits-dense-0"} <= set(stages)
     assert UP_TO_DATE in _out(clone, git_env, "dvc", "status")
     assert _digests(clone) == before
 
@@ -203,7 +204,9 @@ def test_a_snakemake_run_recorded_for_dvc_is_reproduced_by_a_clone_without_rerun
     config = yaml.safe_load((clone / "config.yaml").read_text())
     config["algorithms"]["dec"]["max_iter"] += 1
     (clone / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    assert _changed_stages(_out(clone, git_env, "dvc", "status")) == {"fit@digits-dense-dec-0"}
+    # (and summarize, whose DVC params are the config's lists: its whole `algorithms` block)
+    changed = _changed_stages(_out(clone, git_env, "dvc", "status"))
+    assert changed == {"fit-dec@digits-dense-0", "summarize"}, changed
     dry = _out(clone, git_env, "snakemake", "-n")
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.MULTILINE))
     assert jobs == {

@@ -4,8 +4,10 @@ gets an error naming the dataset and the array."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,7 +84,8 @@ def plugin_env(tmp_path_factory, project_env) -> dict[str, str]:
          "--no-build-isolation", "--target", str(root / "site"), str(root / "src")],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    return {**project_env, "PYTHONPATH": str(root / "site")}
+    pythonpath = os.pathsep.join(filter(None, [str(root / "site"), os.environ.get("PYTHONPATH")]))
+    return {**project_env, "PYTHONPATH": pythonpath}
 
 
 @pytest.mark.slow
@@ -103,6 +106,10 @@ def test_an_installed_plugin_runs_through_the_cli_config_and_snakemake(plugin_en
     summary = pd.read_csv(tmp_path / paths.SUMMARY_CSV)
     assert list(summary["algorithm"]) == ["aekm", "shrink"]
     assert (summary["acc_mean"] > 0.9).all()  # three tight blobs: both find them
+    # dvc.yaml gets a fit stage for it that depends on its module (installed outside the project)
+    assert cli("dvc-yaml").returncode == 0
+    fit = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["fit-shrink"]
+    assert any(Path(dep).name == "tinyplugin.py" and Path(dep).is_absolute() for dep in fit["deps"])
     # The plug-in's parameters are checked like a built-in's (the schema block is generated).
     cfg["algorithms"]["shrink"] = {"shrnk": 0.2}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))

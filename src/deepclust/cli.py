@@ -18,7 +18,7 @@ from deepclust import config as config_module
 from deepclust import paths
 
 MIRROR_ENV = "DEEPCLUST_MIRROR"
-CONFIG_ENV = "DEEPCLUST_CONFIG"  # set by the Snakefile, so rules need no --config
+CONFIG_ENV = "DEEPCLUST_CONFIG"  # the default --config; set by the Snakefile, not under DVC
 LISTINGS = ("datasets", "algorithms")
 
 
@@ -119,6 +119,21 @@ def _collect(args):
         ledger.write_section(args.ledger, args.doc)
 
 
+def _dvc_yaml(args):
+    from deepclust import io, workflow
+
+    out = args.out.resolve()
+    config = config_module.load(out.parent / workflow.CONFIG)
+    text = workflow.dvc_yaml(config, out.parent)
+    if not args.check:
+        io.write_text(out, text)
+    elif not out.is_file() or out.read_text() != text:
+        raise ValueError(
+            f"{args.out} is not the stage table's rendering for {workflow.CONFIG} beside it: "
+            f"run `deepclust dvc-yaml --out {args.out}`"
+        )
+
+
 def _datasets(args):
     from deepclust.data.download import availability
     from deepclust.data.registry import DATASETS
@@ -150,7 +165,11 @@ def _parser() -> argparse.ArgumentParser:
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         if config:
-            default = Path(os.environ.get(CONFIG_ENV, "config.yaml"))
+            # under `dvc repro` (which sets $DVC_STAGE) the file its params name, always
+            under_dvc = "DVC_STAGE" in os.environ
+            default = Path(
+                os.environ.get(CONFIG_ENV, "config.yaml") if not under_dvc else "config.yaml"
+            )
             p.add_argument(
                 "--config", type=Path, default=default, help=f"default: ${CONFIG_ENV} or {default}"
             )
@@ -158,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--threads",
                 type=int,
-                help=f"CPU threads (default: $OMP_NUM_THREADS, else the config's threads.{name})",
+                help=f"CPU threads (default: the config's threads.{name}, not $OMP_NUM_THREADS)",
             )
         p.set_defaults(handler=handler)
         return p
@@ -236,6 +255,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", type=Path, required=True, help="where Snakemake ran the config")
     p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
     p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
+
+    p = stage(
+        "dvc-yaml",
+        _dvc_yaml,
+        "write dvc.yaml: the stage table for the lists of config.yaml beside it",
+        config=False,
+    )
+    p.add_argument("--out", type=Path, default=Path("dvc.yaml"))
+    p.add_argument("--check", action="store_true", help="only check that --out is current")
 
     stage("datasets", _datasets, "list the known datasets", config=False)
     stage("algorithms", _algorithms, "list the known algorithms", config=False)

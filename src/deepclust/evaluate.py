@@ -86,7 +86,7 @@ def metrics_json(summary: pd.DataFrame) -> dict:
 
 def evaluate_run(run_dir: Path, data: Path, out: Path, key: paths.RunKey) -> None:
     """Score a run's own labels against the ground truth; write metrics.json."""
-    result = io.read_npz(Path(run_dir) / "result.npz")
+    result = io.read_npz(Path(run_dir) / paths.name(paths.RUN_RESULT))
     arrays = io.read_prepared(data)
     scores = metrics.score(arrays["y"], result["labels"])
     symptoms = str(result["degenerate"]) if "degenerate" in result else ""
@@ -123,7 +123,10 @@ def summarize(config: dict, root: Path, out_dir: Path) -> pd.DataFrame:
     files = paths.metrics_files(config, root)
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} runs have no metrics yet, e.g. {missing[0]}")
+        raise FileNotFoundError(
+            f"{len(missing)} runs have no metrics yet, e.g. {missing[0]} (under DVC: dvc.yaml "
+            "lists the runs of the config it was made for; run `deepclust dvc-yaml`)"
+        )
     runs = pd.DataFrame([io.read_json(f) for f in files])
     summary = aggregate(runs)
     out_dir = Path(out_dir)

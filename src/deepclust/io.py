@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from deepclust import paths
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -145,7 +147,7 @@ def read_prepared(path: str | Path) -> dict[str, np.ndarray]:
     card (the ``.json`` next to it): a damaged or changed file raises ``CorruptFileError``
     naming it and saying how to rebuild it."""
     path = Path(path)
-    card = path.with_suffix(".json")
+    card = paths.card(path)
     fix = (
         f"delete {path} and {card} and rerun prepare (snakemake and dvc repro rerun it; "
         f"by hand: deepclust prepare --dataset {path.stem} --out {path})"

@@ -1,7 +1,8 @@
 """Every artifact path of the pipeline, decided in one place.
 
-Each pattern is a Python format string that is also a Snakemake wildcard pattern, so the
-Snakefile, ``dvc.yaml`` (checked by ``tests/test_workflow.py``) and the code cannot drift apart.
+Each pattern is a Python format string that is also a Snakemake wildcard pattern; the stage
+table (``workflow.py``), from which the Snakemake rules and ``dvc.yaml`` are made, and the
+stages themselves take every file name from here, so they cannot drift apart.
 An artifact's key is exactly what produced it: the pretrained autoencoder's key has no
 algorithm in it, which is why every method reuses it.
 """
@@ -46,6 +47,16 @@ PRETRAIN_CURVES = CURVES + "/pretraining"  # from the report stage
 PRETRAIN_CURVE = PRETRAIN_CURVES + "/{dataset}/{ae}/seed-{seed}.csv"  # step, loss
 PREDICTIONS = "results/predictions"
 RUN_PREDICTIONS = PREDICTIONS + "/{dataset}/{ae}/{algorithm}/seed-{seed}.csv"  # actual, predicted
+
+
+def name(pattern: str) -> str:
+    """The file name of ``pattern``: what a stage writes into its output folder."""
+    return Path(pattern).name
+
+
+def card(data: str | Path) -> Path:
+    """The card (``DATA_CARD``) beside a prepared dataset (``DATA``)."""
+    return Path(data).with_suffix(Path(DATA_CARD).suffix)
 
 
 @dataclass(frozen=True)

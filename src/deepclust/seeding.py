@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 
 import numpy as np
@@ -68,17 +67,14 @@ def cuda_problem() -> str:
 
 
 def thread_budget(stage: str, config: dict, requested: int | None = None) -> int:
-    """A job's CPU threads: ``requested`` (the CLI's ``--threads``, which Snakemake rules
-    pass), else ``$OMP_NUM_THREADS``, else the config's ``threads.<stage>``."""
+    """A job's CPU threads: the config's ``threads.<stage>``, or ``requested`` (the CLI's
+    ``--threads``, for a run by hand). Never the runner's environment (``OMP_NUM_THREADS``,
+    which Snakemake sets and DVC does not): the count changes the last bits of a result, so
+    Snakemake, DVC and a plain CLI call must use the same one."""
     if requested is not None:
         if requested < 1:
             raise ValueError(f"--threads must be at least 1, got {requested}")
         return requested
-    env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if env:
-        if not env.isdigit() or int(env) < 1:
-            raise ValueError(f"$OMP_NUM_THREADS must be a positive integer, got '{env}'")
-        return int(env)
     return int(config["threads"][stage])
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from deepclust import __version__, degenerate, io, outputs
+from deepclust import __version__, degenerate, io, outputs, paths
 from deepclust.algorithms import get as get_algorithm
 from deepclust.algorithms.base import InitialClustering
 from deepclust.data.registry import get as get_dataset
@@ -55,7 +55,7 @@ def _write_prepared(spec, X: np.ndarray, y: np.ndarray, out: Path) -> None:
     io.write_npz(out, X=X, y=y, n_clusters=np.int64(spec.n_clusters), **shape)
     counts = np.bincount(y)
     io.write_json(
-        out.with_suffix(".json"),
+        paths.card(out),
         {
             "name": spec.name,
             "n": int(X.shape[0]),
@@ -72,8 +72,8 @@ def _write_prepared(spec, X: np.ndarray, y: np.ndarray, out: Path) -> None:
     )
 
 
-PRETRAIN_OUTPUTS = ["ae.pt", "history.csv"]
-FIT_OUTPUTS = ["result.npz", "history.csv", "model.pt"]
+PRETRAIN_OUTPUTS = [paths.name(paths.AE_MODEL), paths.name(paths.AE_HISTORY)]
+FIT_OUTPUTS = [paths.name(p) for p in (paths.RUN_RESULT, paths.RUN_HISTORY, paths.RUN_MODEL)]
 
 
 def check_loaded(spec, X, y) -> None:
@@ -141,8 +141,8 @@ def _pretrain(config, ae, ae_cfg, X, shape, data, seed, generator, out_dir: Path
     record = autoencoder_record(
         model, ae_cfg, seed, runtime, data_sha256=io.sha256_file(data), run=device_record(X.device)
     )
-    io.save_torch(out_dir / "ae.pt", record)
-    io.write_csv(out_dir / "history.csv", pd.DataFrame(history))
+    io.save_torch(out_dir / paths.name(paths.AE_MODEL), record)
+    io.write_csv(out_dir / paths.name(paths.AE_HISTORY), pd.DataFrame(history))
     log.info(
         "pretrained %s on %s in %.1f s, final loss %.4g", ae, data, runtime, history[-1]["loss"]
     )
@@ -228,12 +228,12 @@ def _refine(config, spec, algorithm, params, ae, X, initial, k, generator, check
 
 def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptoms, run) -> None:
     io.write_csv(
-        out_dir / "history.csv",
+        out_dir / paths.name(paths.RUN_HISTORY),
         pd.DataFrame(result.history, columns=_history_columns(result.history)),
     )
     threads = torch.get_num_threads()
     io.save_torch(
-        out_dir / "model.pt",
+        out_dir / paths.name(paths.RUN_MODEL),
         {
             "state": result.state,
             "params": params.__dict__,
@@ -244,7 +244,7 @@ def _write_run(result, params, runtime: float, seed: int, out_dir: Path, symptom
         },
     )
     io.write_npz(
-        out_dir / "result.npz",
+        out_dir / paths.name(paths.RUN_RESULT),
         labels=result.labels.astype(np.int64),
         embedding=result.embedding.astype(np.float32),
         centers=np.asarray(result.centers if result.centers is not None else [], np.float32),
@@ -265,7 +265,7 @@ def _device(config: dict, stage: str):
 
 def dataset_name(data: Path) -> str:
     """The name of the dataset prepared in ``data``, from the card ``prepare`` wrote beside it."""
-    card = Path(data).with_suffix(".json")
+    card = paths.card(data)
     if not card.is_file():
         raise FileNotFoundError(f"{card}: the card of {data} is missing; rerun `deepclust prepare`")
     return io.read_json(card)["name"]

@@ -1,11 +1,10 @@
 rule init:
     input:
-        model=paths.AE_MODEL,
-        data=paths.DATA,
+        **inputs("init"),
     output:
-        paths.INIT,
+        **outputs("init"),
     params:
-        cfg=lambda wc: fingerprint(config["init"]),
+        **params("init"),
     log:
         "logs/init/{dataset}/{ae}/seed-{seed}.log",
     benchmark:
@@ -14,24 +13,18 @@ rule init:
     conda:
         ENV
     shell:
-        "deepclust init --pretrained {input.model} --data {input.data}"
-        " --seed {wildcards.seed} --out {output} --threads {threads} > {log} 2>&1"
+        shell_command("init")
 
 
-# One job per algorithm; the file of its fit is an input, so editing dec.py re-runs only DEC.
+# One job per algorithm; the code it runs is an input, so editing dec.py reruns DEC, IDEC and
+# DCEC (whose fit imports it) and no other algorithm.
 rule fit:
     input:
-        model=paths.AE_MODEL,
-        init=paths.INIT,
-        data=paths.DATA,
-        source=algorithm_source,
+        **inputs("fit"),
     output:
-        result=paths.RUN_RESULT,
-        history=paths.RUN_HISTORY,
-        model=paths.RUN_MODEL,
+        **outputs("fit"),
     params:
-        cfg=lambda wc: fingerprint(for_dataset(config["algorithms"][wc.algorithm], wc.dataset)),
-        out=lambda wc, output: Path(output.result).parent,
+        **params("fit"),
     log:
         "logs/fit/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
     benchmark:
@@ -40,6 +33,4 @@ rule fit:
     conda:
         ENV
     shell:
-        "deepclust fit --algorithm {wildcards.algorithm}"
-        " --pretrained {input.model} --init {input.init} --data {input.data}"
-        " --seed {wildcards.seed} --out {params.out} --threads {threads} > {log} 2>&1"
+        shell_command("fit")

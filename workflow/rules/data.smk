@@ -1,7 +1,10 @@
 rule prepare:
+    input:
+        **inputs("prepare"),
     output:
-        data=paths.DATA,
-        card=paths.DATA_CARD,
+        **outputs("prepare"),
+    params:
+        **params("prepare"),
     log:
         "logs/prepare/{dataset}.log",
     benchmark:
@@ -10,5 +13,4 @@ rule prepare:
     conda:
         ENV
     shell:
-        "deepclust prepare --dataset {wildcards.dataset}"
-        " --out {output.data} --threads {threads} > {log} 2>&1"
+        shell_command("prepare")

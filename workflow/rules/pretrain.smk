@@ -1,13 +1,11 @@
 # One autoencoder per (dataset, ae, seed): its key has no algorithm, so every method reuses it.
 rule pretrain:
     input:
-        data=paths.DATA,
+        **inputs("pretrain"),
     output:
-        model=paths.AE_MODEL,
-        history=paths.AE_HISTORY,
+        **outputs("pretrain"),
     params:
-        cfg=lambda wc: fingerprint(for_dataset(config["autoencoders"][wc.ae], wc.dataset)),
-        out=lambda wc, output: Path(output.model).parent,
+        **params("pretrain"),
     log:
         "logs/pretrain/{dataset}/{ae}/seed-{seed}.log",
     benchmark:
@@ -16,5 +14,4 @@ rule pretrain:
     conda:
         ENV
     shell:
-        "deepclust pretrain --ae {wildcards.ae} --data {input.data}"
-        " --seed {wildcards.seed} --out {params.out} --threads {threads} > {log} 2>&1"
+        shell_command("pretrain")

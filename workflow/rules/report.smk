@@ -6,45 +6,25 @@
 report: "../report/workflow.rst"
 
 
+REPORT = outputs("report")
 RUN_FIGURES = [
-    key.fmt(pattern)
+    key.fmt(PLOT_RUN[name])
     for key in paths.runs(config)
-    for pattern in (paths.EMBEDDING_FIGURE, paths.CONFUSION_FIGURE, paths.TRAINING_FIGURE)
+    for name in ("embedding", "confusion", "training")
 ]
 
 
 rule plot_run:
     input:
-        result=paths.RUN_RESULT,
-        history=paths.RUN_HISTORY,
-        data=paths.DATA,
+        **inputs("plot_run"),
     output:
-        embedding=report(
-            paths.EMBEDDING_FIGURE,
-            caption="../report/embedding.rst",
-            category="{dataset}",
-            subcategory="{algorithm}",
-            labels={"seed": "{seed}", "autoencoder": "{ae}", "figure": "embedding"},
-        ),
-        confusion=report(
-            paths.CONFUSION_FIGURE,
-            caption="../report/confusion.rst",
-            category="{dataset}",
-            subcategory="{algorithm}",
-            labels={"seed": "{seed}", "autoencoder": "{ae}", "figure": "confusion"},
-        ),
-        training=report(
-            paths.TRAINING_FIGURE,
-            caption="../report/training.rst",
-            category="{dataset}",
-            subcategory="{algorithm}",
-            labels={"seed": "{seed}", "autoencoder": "{ae}", "figure": "training"},
-        ),
-        curve=paths.RUN_CURVE,
-        predictions=paths.RUN_PREDICTIONS,
+        embedding=run_figure("embedding"),
+        confusion=run_figure("confusion"),
+        training=run_figure("training"),
+        curve=PLOT_RUN["curve"],
+        predictions=PLOT_RUN["predictions"],
     params:
-        run=lambda wc, input: Path(input.result).parent,
-        out=lambda wc, output: Path(output.embedding).parent,
+        **params("plot_run"),
     log:
         "logs/plot_run/{dataset}/{ae}/{algorithm}/seed-{seed}.log",
     threads: 1  # UMAP with a fixed random_state runs on one thread
@@ -53,48 +33,43 @@ rule plot_run:
     conda:
         ENV
     shell:
-        "deepclust plot-run --run {params.run} --data {input.data} --out {params.out}"
-        " --curve {output.curve} --predictions {output.predictions}"
-        " --dataset {wildcards.dataset} --ae {wildcards.ae} --algorithm {wildcards.algorithm}"
-        " --seed {wildcards.seed} > {log} 2>&1"
+        shell_command("plot_run")
 
 
 rule report:
     input:
-        summary=paths.SUMMARY_CSV,
-        runs=paths.RUNS_CSV,
-        histories=[key.fmt(paths.AE_HISTORY) for key in paths.runs(config)],
+        **inputs("report"),
     output:
-        report=paths.REPORT,
+        report=REPORT["report"],
         table=report(
-            paths.REPORT_TABLE,
+            REPORT["table"],
             caption="../report/table.rst",
             category="Summary",
             labels={"figure": "results table"},
         ),
         figure=report(
-            paths.METRICS_FIGURE,
+            REPORT["figure"],
             caption="../report/metrics.rst",
             category="Summary",
             labels={"figure": "metrics per algorithm"},
         ),
         pretraining=[
             report(
-                paths.PRETRAIN_FIGURE.format(dataset=dataset),
+                path,
                 caption="../report/pretraining.rst",
-                category=dataset,
+                category=Path(path).stem,  # the dataset
                 subcategory="pretraining",
                 labels={"figure": "pretraining loss"},
             )
-            for dataset in config["datasets"]
+            for path in REPORT["pretraining"]
         ],
-        curves=[key.fmt(paths.PRETRAIN_CURVE) for key in paths.runs(config)],
+        curves=REPORT["curves"],
     params:
-        out=lambda wc, output: Path(output.report).parent,
+        **params("report"),
     log:
         "logs/report.log",
     threads: 1  # matplotlib figures
     conda:
         ENV
     shell:
-        "deepclust report --summary {input.summary} --out {params.out} > {log} 2>&1"
+        shell_command("report")
