@@ -96,6 +96,14 @@ class TrainingState:
                 setattr(self, name, copy.deepcopy(value))
 
 
+@dataclass
+class LabelState(TrainingState):
+    """The resumable state of a method whose callbacks keep only the labels of the last update
+    (for ``delta_label``, and as the assignment its loss uses)."""
+
+    labels: torch.Tensor
+
+
 def _state_of(value: Any) -> Any:
     return value.state_dict() if _stateful(value) else value
 

@@ -21,7 +21,6 @@ import torch
 
 from deepclust.augment import augmenter
 from deepclust.settings import for_dataset
-from deepclust.training import TrainingState
 
 
 @dataclass(frozen=True)
@@ -71,14 +70,6 @@ class Algorithm:
                 raise ValueError(f"algorithms.{self.name}: unknown key '{key}'; known: {known}")
         values = for_dataset(self.presets.get(preset, {}), dataset)
         return self.params(**{**values, **cfg})
-
-
-@dataclass
-class LabelState(TrainingState):
-    """The resumable state of a method whose callbacks keep only the labels of the last update
-    (for ``delta_label``, and as the assignment its loss uses)."""
-
-    labels: torch.Tensor
 
 
 def refined_result(

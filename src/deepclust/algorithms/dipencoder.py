@@ -60,14 +60,13 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
-    LabelState,
     draw_seed,
     fraction_changed,
     refined_result,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder, build, embed
 from deepclust.params import lr_param, param
-from deepclust.training import Checkpointer, Objective, train
+from deepclust.training import Checkpointer, LabelState, Objective, train
 
 
 @dataclass(frozen=True)

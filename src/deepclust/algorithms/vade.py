@@ -56,13 +56,12 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
-    LabelState,
     draw_seed,
     fraction_changed,
 )
 from deepclust.models.autoencoder import FeedforwardAutoencoder
 from deepclust.params import batch_size_param, lr_param, param
-from deepclust.training import Checkpointer, Objective, train
+from deepclust.training import Checkpointer, LabelState, Objective, train
 
 
 @dataclass(frozen=True)
