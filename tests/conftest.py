@@ -102,12 +102,6 @@ def project_env() -> dict[str, str]:
     return env
 
 
-def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto``: one worker more than cores (at most 4): the Slurm and Snakemake tests
-    spend much of their time waiting on subprocesses and the scheduler."""
-    return min(4, (os.cpu_count() or 1) + 1)
-
-
 def slurm_unavailable_reason() -> str | None:
     """None if a local Slurm can take jobs, else why not (see shared/slurm-local)."""
     for tool in ("sbatch", "squeue", "scontrol", "sinfo", "sacct"):
@@ -147,9 +141,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("tiny_run"))
         elif "module" in scopes:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    # The Slurm tests are the longest chain (~12 min on 2 cores, much of it waiting on Slurm):
-    # collected first, so that their worker starts them first and the rest fill the others.
-    items.sort(key=lambda item: item.get_closest_marker("slurm") is None)
     slurm_items = [item for item in items if item.get_closest_marker("slurm")]
     reason = slurm_unavailable_reason() if slurm_items else None
     if reason is None:
