@@ -82,7 +82,9 @@ def _child(src: Path, tests: tuple[str, ...], log: Path) -> None:
             os._exit(3)
         import pytest
 
-        code = int(pytest.main(["-x", "-q", "-n", "0", "-p", "no:cacheprovider", *tests]))
+        # plug-ins are not autoloaded here; xdist is, for the ini's -n, which -n 0 turns off
+        args = ["-x", "-q", "-p", "xdist", "-n", "0", "-p", "no:cacheprovider", *tests]
+        code = int(pytest.main(args))
         sys.stdout.flush()
         sys.stderr.flush()
         log.with_suffix(".modules").write_text("\n".join(sys.modules))
