@@ -9,7 +9,7 @@ for name in results layerwise dynae conv survey; do
     mkdir -p "runs/$name"
     cp "configs/$name.yaml" "runs/$name/config.yaml"
     .venv/bin/snakemake -s Snakefile -d "runs/$name" --configfile "runs/$name/config.yaml" \
-        --cores "$cores" -q
+        --cores "$cores"
 done
 .venv/bin/deepclust results-doc --workdir runs/results --workdir runs/layerwise \
     --workdir runs/dynae --workdir runs/conv --workdir runs/survey \

@@ -64,3 +64,16 @@ def test_fit_keeps_the_starts_clusters_and_lowers_the_loss(blobs):
     assert torch.allclose(torch.as_tensor(result.embedding), z @ V, atol=1e-6)
     with torch.no_grad():  # the reconstruction runs through V Vᵀ and stays good
         assert F.mse_loss(ae.decode(z @ V @ V.T), X) < 2 * F.mse_loss(start_ae(X), X)
+
+
+def test_aec_epoch_update_hand_values():
+    y = torch.tensor([[0.0, 0.0], [2.0, 4.0], [10.0, 0.0], [4.0, 9.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    centers = torch.tensor([[-10.0, 0.0], [9.0, 9.0], [5.0, 5.0]])
+    beta_ci = torch.tensor([1.0, 0.0])  # only feature 0 is a cluster feature
+    new_labels, new_centers = acedec.aec_epoch_update(y, labels, centers, beta_ci)
+    # means first: (1, 2), (7, 4.5); cluster 2 has no sample and keeps (5, 5)
+    assert new_centers.tolist() == [[1.0, 2.0], [7.0, 4.5], [5.0, 5.0]]
+    # then the nearest new center in feature 0 (1, 7, 5): 0 → 1, 2 → 1, 10 → 7, 4 → 5
+    # (the old centers, −10, 9, 5, would send the first sample to cluster 2)
+    assert new_labels.tolist() == [0, 0, 1, 2]

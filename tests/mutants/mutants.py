@@ -939,6 +939,36 @@ MUTANTS: list[Mutant] = [
         (alg("test_acedec.py", "test_minibatch_kmeans_update_hand_values"),),
         "the mini-batch k-means counts c_j are rebound locally, never accumulated",
     ),
+    Mutant(
+        "acedec-aec-labels-frozen",
+        "acedec",
+        "algorithms/acedec.py",
+        "            return labels\n",
+        "            return state.previous_labels\n",
+        (alg("test_behaviour.py", "test_acedec_on_aec_repairs_a_displaced_start"),),
+        "ACe/DeC on AEC keeps its start's labels: the epoch update's assignment is dropped",
+    ),
+    Mutant(
+        "acedec-aec-centers-not-means",
+        "acedec",
+        "algorithms/acedec.py",
+        "return weighted_sq_distance(y, new_centers, beta_ci).argmin(dim=1), new_centers",
+        "return weighted_sq_distance(y, centers, beta_ci).argmin(dim=1), centers",
+        (
+            alg("test_acedec.py", "test_aec_epoch_update_hand_values"),
+            alg("test_behaviour.py", "test_acedec_on_aec_repairs_a_displaced_start"),
+        ),
+        "ACe/DeC on AEC never moves its centers to the means of their samples",
+    ),
+    Mutant(
+        "acedec-dcn-centers-frozen",
+        "acedec",
+        "algorithms/acedec.py",
+        "        minibatch_kmeans_update(state.centers, state.counts, y, state.batch_labels)\n",
+        "",
+        (behaviour("acedec"),),
+        "ACe/DeC on DCN never moves its centers (the mini-batch k-means step skipped)",
+    ),
     # ---------------------------------------------------------------- dipencoder
     Mutant(
         "dipencoder-pair-sign-flipped",

@@ -33,7 +33,16 @@ logits start at −log of each feature's mean within-cluster and shared squared 
 under the start's clustering, which makes β_ci[j] = b_j / (a_j + b_j) (a: within-cluster,
 b: around the mean), the minimiser of Eq. 11 for fixed assignments (ClustPy's "optimal beta"
 for two subspaces; ACe/DeC itself starts from NrKMeans). The result's ``embedding`` is the
-rotated y = zV, the space of ``centers``. The ACe/DeC-on-AEC variant is not implemented.
+rotated y = zV, the space of ``centers``.
+
+ACe/DeC on AEC (``base="aec"``; the survey: "can be used with deep centroid-based clustering
+algorithms, like AEC or DCN"): the same loss, but the clusters move as AEC's do (S Sec. 3.2.1)
+instead of per batch: labels and centers are held fixed through an epoch; after it, on the
+whole rotated embedding, the centers become the means of their samples (an empty cluster keeps
+its center), then each sample goes to its nearest center in ‖·‖_{β_ci}, and the shared center
+becomes the mean of all samples (μ_B over the whole data set, AEC's "batch" being the epoch).
+It starts from the pipeline's k-means, not AEC's random labels: the split needs clusters to
+weigh features by.
 It needs a pretrained start: on an untrained autoencoder the reconstruction moves the
 embedding faster than the centers follow, and all points end in one cluster (seen on the
 tests' blobs).
@@ -52,6 +61,7 @@ from deepclust.algorithms.base import (
     Algorithm,
     ClusteringResult,
     InitialClustering,
+    cluster_means,
     fraction_changed,
     refined_result,
 )
@@ -72,6 +82,11 @@ class ACeDeCParams:
     # α of the moving average of μ_B (S Sec. 3.2.3)
     shared_center_rate: float = param(
         0.5, gt=0, le=1, doc="α of the shared center's moving average (ACe/DeC: 0.5)"
+    )
+    base: str = param(
+        "dcn",
+        choices=("dcn", "aec"),
+        doc="the centroid method wrapped: DCN's per-batch or AEC's per-epoch cluster updates",
     )
 
 
@@ -120,11 +135,22 @@ def minibatch_kmeans_update(
     centers += torch.where(m[:, None] > 0, step, torch.zeros_like(step))
 
 
+@torch.no_grad()
+def aec_epoch_update(
+    y: torch.Tensor, labels: torch.Tensor, centers: torch.Tensor, beta_ci: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """AEC's once-per-epoch update in the rotated space: centers ← means of their assigned y,
+    then labels ← the nearest center in ‖·‖_{β_ci} (S Eq. 12)."""
+    new_centers = cluster_means(y, labels, centers)
+    return weighted_sq_distance(y, new_centers, beta_ci).argmin(dim=1), new_centers
+
+
 @dataclass
 class ACeDeCState(TrainingState):
     """What ACeDeC's callbacks keep between steps: the mini-batch k-means centres and counts in
     the rotated space, the shared (noise-space) centre, the batch's labels (between the loss and
-    the update after the step), the labels of the last epoch and the LR schedule."""
+    the update after the step), the labels of the last epoch (with ``base="aec"`` the labels
+    the epoch trains with) and the LR schedule."""
 
     centers: torch.Tensor
     counts: torch.Tensor
@@ -171,14 +197,19 @@ def fit(
         y = z @ V
         rec = F.mse_loss(ae.decode(y @ V.T), x)
         betas = torch.softmax(logits, dim=0)
-        with torch.no_grad():
-            labels = weighted_sq_distance(y, state.centers, betas[0]).argmin(dim=1)
+        if params.base == "aec":
+            labels = state.previous_labels[idx]
+        else:
+            with torch.no_grad():
+                labels = weighted_sq_distance(y, state.centers, betas[0]).argmin(dim=1)
         state.batch_labels = labels
         clust = clustering_loss(y, state.centers[labels], state.shared_center, betas)
         return {"loss": rec + clust / (2 * m), "reconstruction": rec, "clustering": clust}
 
     def after_step(x: torch.Tensor, idx: torch.Tensor) -> None:
         state.scheduler.step()
+        if params.base == "aec":
+            return
         with torch.no_grad():
             y = ae.encode(x) @ V
         minibatch_kmeans_update(state.centers, state.counts, y, state.batch_labels)
@@ -188,6 +219,12 @@ def fit(
     def labels_now() -> torch.Tensor:
         y = embed(ae, X) @ V.detach()
         beta_ci = torch.softmax(logits.detach(), dim=0)[0]
+        if params.base == "aec":
+            labels, state.centers = aec_epoch_update(
+                y, state.previous_labels, state.centers, beta_ci
+            )
+            state.shared_center = y.mean(dim=0)
+            return labels
         return weighted_sq_distance(y, state.centers, beta_ci).argmin(dim=1)
 
     def before_step(step: int) -> dict | None:
@@ -212,12 +249,13 @@ def fit(
         progress=progress,
         checkpointer=checkpointer,
     )
+    labels = labels_now()  # with base="aec", the last epoch's update (as AEC's)
     y = (embed(ae, X) @ V).detach()
     betas = torch.softmax(logits.detach(), dim=0)
     return refined_result(
         ae,
         y,
-        labels_now(),
+        labels,
         state.centers,
         history,
         rotation=V.detach().cpu(),
