@@ -171,8 +171,9 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     def option(p: argparse.ArgumentParser, o: workflow.Option, kind: type) -> None:
-        required = o.default is REQUIRED  # (then argparse never uses the default)
-        p.add_argument(f"--{o.name}", type=kind, help=o.help, default=o.default, required=required)
+        required = o.default is REQUIRED
+        default = None if required else o.default
+        p.add_argument(f"--{o.name}", type=kind, help=o.help, default=default, required=required)
 
     for stage in workflow.STAGES.values():
         p = subcommand(stage.subcommand, globals()[stage.handler], stage.help)

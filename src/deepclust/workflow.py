@@ -6,7 +6,7 @@ Each ``Stage`` names what one job of it is keyed by (``keys``), its inputs and o
 command line: the ``Option``s of its ``deepclust`` subcommand, which ``deepclust.cli``'s parser
 is generated from and ``command`` renders for a job. The rules in ``workflow/rules/*.smk`` take
 their inputs, outputs, config params and command from here; ``deepclust dvc-yaml`` renders
-``dvc.yaml`` from it for a config (``tests/test_workflow.py`` checks the committed file).
+``dvc.yaml`` from it for a config (``tests/test_stage_table.py`` checks the committed file).
 Snakemake and DVC therefore run the identical command line, and each stage applies its own
 settings (threads included) from the config, so that both give the same bytes.
 
