@@ -8,6 +8,7 @@ import yaml
 
 from deepclust import io, metrics
 from deepclust.cli import main
+from deepclust.workflow import STAGES
 from tests.conftest import DIGITS_MIN_ACC, DIGITS_MIN_NMI, TINY_CONFIG
 
 
@@ -93,3 +94,25 @@ def test_failed_fit_leaves_no_partial_run(tmp_path, tiny_config, capsys):
     assert main([*args, "--seed", "0", "--out", str(run)]) == 1
     assert "non-finite loss at step" in capsys.readouterr().err
     assert not run.exists() or not any(run.iterdir())
+
+
+def test_a_missing_option_or_a_bad_value_is_named(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["fit", "--algorithm", "dec", "--seed", "0", "--data", "x.npz"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: --pretrained, --init, --out" in err
+    with pytest.raises(SystemExit):
+        main(["init", "--pretrained", "a", "--data", "b", "--out", "c", "--seed", "zero"])
+    assert "argument --seed: invalid int value: 'zero'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_a_stages_help_lists_each_option_with_its_help(name, capsys):
+    with pytest.raises(SystemExit):
+        main([STAGES[name].subcommand, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+    assert STAGES[name].help in shown
+    for option in STAGES[name].options:
+        assert f"--{option.name} {option.name.upper()}" in shown
+        assert " ".join((option.help or "").split()) in shown, option.name

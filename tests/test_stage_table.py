@@ -4,11 +4,13 @@ the code it runs, for DVC and Snakemake alike."""
 from __future__ import annotations
 
 import re
+import shlex
+from pathlib import Path
 
 import pytest
 import yaml
 
-from deepclust import codedeps, config, paths, workflow
+from deepclust import cli, codedeps, config, paths, workflow
 from deepclust.workflow import STAGES
 from tests.conftest import ROOT
 
@@ -20,6 +22,7 @@ FOUR = {
     "autoencoders": {"conv": {"kind": "conv"}},
     "algorithms": {"aekm": {}, "dec": {}, "idec": {}, "dcec": {}},
 }
+JOB = {"dataset": "digits", "ae": "dense", "algorithm": "dec", "seed": "3"}  # one job's keys
 
 
 def test_the_committed_dvc_yaml_is_the_rendering_of_the_stage_table():
@@ -32,7 +35,32 @@ def test_the_committed_dvc_yaml_is_the_rendering_of_the_stage_table():
 def test_every_input_output_and_folder_of_a_stage_is_a_paths_pattern():
     for stage in STAGES.values():
         assert set(stage.patterns().values()) <= PATTERNS, stage.name
-        assert set(re.findall(r"\{(\w+)\}", stage.args)) <= {*stage.keys, *stage.patterns()}
+        fields = {o.field for o in stage.options} - {None}
+        assert fields <= {*stage.keys, *stage.patterns()}, stage.name
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_each_stages_command_is_what_its_generated_subcommand_parses(name):
+    """The runners' command line and the CLI's parser come from one option list: each option
+    on the line is declared, each required one is there, and each value arrives typed."""
+    stage = STAGES[name]
+    job = {k: JOB[k] for k in stage.keys}
+    words = shlex.split(workflow.command(stage, job))
+    assert words[:2] == ["deepclust", stage.subcommand]
+    parser = cli._parser()
+    args = parser.parse_args(words[1:])  # exits on an undeclared or a missing required option
+    assert args.handler is getattr(cli, stage.handler)
+    given = dict(zip(words[2::2], words[3::2], strict=True))
+    declared = {f"--{o.name}": o for o in stage.options}
+    assert set(given) <= set(declared)
+    for flag, option in declared.items():
+        value = getattr(args, option.name)
+        if option.field is None:  # for people: the runners leave it at its default
+            assert flag not in given and value == option.default, flag
+        elif option.field in stage.keys:
+            assert value == (3 if option.field == "seed" else job[option.field]), flag
+        else:
+            assert value == Path(stage.patterns()[option.field].format(**job)), flag
 
 
 def _dvc_stages(cfg: dict) -> dict:

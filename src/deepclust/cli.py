@@ -2,8 +2,10 @@
 
 Each handler imports its stage lazily, so light commands (evaluate, report) start fast.
 
-Every stage takes ``--config`` plus explicit input and output paths; Snakemake rules and DVC
-stages call exactly these commands. Errors print one line naming the problem and exit 1.
+A stage's options (explicit input and output paths, ``--config`` for most) are declared in the
+stage table (``deepclust.workflow``), whose commands Snakemake rules and DVC stages run; its
+subcommand's parser is generated from there. Errors print one line naming the problem and
+exit 1.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import sys
 from pathlib import Path
 
 from deepclust import config as config_module
-from deepclust import paths
+from deepclust import paths, workflow
+from deepclust.workflow import CONFIG_ENV, MIRROR_ENV, REQUIRED
 
-MIRROR_ENV = "DEEPCLUST_MIRROR"
-CONFIG_ENV = "DEEPCLUST_CONFIG"  # the default --config; set by the Snakefile, not under DVC
 LISTINGS = ("datasets", "algorithms")
 
 
@@ -40,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    """The validated config; for a stage with ``--threads``, also apply its thread budget."""
-    config = config_module.load(args.config)
+    """The validated config; for a stage with ``--threads``, also apply its thread budget.
+
+    Under ``dvc repro`` (which sets ``$DVC_STAGE``) the default is always ``config.yaml``, the
+    file its params name."""
+    default = os.environ.get(CONFIG_ENV) if "DVC_STAGE" not in os.environ else None
+    config = config_module.load(args.config or Path(default or workflow.CONFIG))
     if hasattr(args, "threads"):
         from deepclust.seeding import thread_budget, use_threads
 
@@ -160,111 +165,41 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepclust", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def stage(
-        name: str, handler, help_: str, *, config: bool = True, threads: bool = False
-    ) -> argparse.ArgumentParser:
+    def subcommand(name: str, handler, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        if config:
-            # under `dvc repro` (which sets $DVC_STAGE) the file its params name, always
-            under_dvc = "DVC_STAGE" in os.environ
-            default = Path(
-                os.environ.get(CONFIG_ENV, "config.yaml") if not under_dvc else "config.yaml"
-            )
-            p.add_argument(
-                "--config", type=Path, default=default, help=f"default: ${CONFIG_ENV} or {default}"
-            )
-        if threads:
-            p.add_argument(
-                "--threads",
-                type=int,
-                help=f"CPU threads (default: the config's threads.{name}, not $OMP_NUM_THREADS)",
-            )
         p.set_defaults(handler=handler)
         return p
 
-    p = stage("prepare", _prepare, "build a dataset's arrays (X, y) and its card", threads=True)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    p.add_argument(
-        "--mirror",
-        help=f"local mirror of the raw files (default: ${MIRROR_ENV}, else the config's)",
-    )
+    def option(p: argparse.ArgumentParser, o: workflow.Option, kind: type) -> None:
+        required = o.default is REQUIRED
+        default = None if required else o.default
+        p.add_argument(f"--{o.name}", type=kind, help=o.help, default=default, required=required)
 
-    p = stage(
-        "pretrain", _pretrain, "pretrain one autoencoder configuration on one dataset", threads=True
-    )
-    p.add_argument("--ae", required=True, help="a key of `autoencoders` in the config")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", type=Path, required=True, help="folder for ae.pt and history.csv")
+    for stage in workflow.STAGES.values():
+        p = subcommand(stage.subcommand, globals()[stage.handler], stage.help)
+        for o in stage.options:
+            option(p, o, stage.option_type(o))
 
-    p = stage("init", _init, "k-means on the pretrained embedding", threads=True)
-    p.add_argument("--pretrained", type=Path, required=True, help="ae.pt")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
-
-    p = stage(
-        "fit",
-        _fit,
-        "refine a pretrained autoencoder and its clustering with one algorithm",
-        threads=True,
-    )
-    p.add_argument("--algorithm", required=True)
-    p.add_argument("--pretrained", type=Path, required=True, help="ae.pt")
-    p.add_argument("--init", type=Path, required=True, help="kmeans.npz")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", type=Path, required=True, help="run folder")
-
-    p = stage("evaluate", _evaluate, "score a run's labels: ACC, NMI, ARI", config=False)
-    p.add_argument("--run", type=Path, required=True, help="run folder")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="metrics.json")
-    for key in ("dataset", "ae", "algorithm"):
-        p.add_argument(f"--{key}", required=True)
-    p.add_argument("--seed", type=int, required=True)
-
-    p = stage("summarize", _summarize, "tables of mean ± std over seeds")
-    p.add_argument("--root", type=Path, default=Path("."), help="project root holding data/runs")
-    p.add_argument("--out", type=Path, default=Path(paths.RESULTS))
-
-    p = stage("report", _report, "figures and the Markdown report", config=False)
-    p.add_argument("--summary", type=Path, default=Path(paths.SUMMARY_CSV))
-    p.add_argument("--out", type=Path, default=Path(paths.RESULTS))
-
-    p = stage(
-        "plot-run", _plot_run, "one run's figures: embedding, confusion, training", config=False
-    )
-    p.add_argument("--run", type=Path, required=True, help="run folder")
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="folder for the figures")
-    p.add_argument("--curve", type=Path, help="CSV of the training curve (for dvc plots)")
-    p.add_argument("--predictions", type=Path, help="CSV of actual, predicted (for dvc plots)")
-    for key in ("dataset", "ae", "algorithm"):
-        p.add_argument(f"--{key}", required=True)
-    p.add_argument("--seed", type=int, required=True)
-
-    p = stage("results-doc", _results_doc, "docs/results.md from finished workdirs", config=False)
+    p = subcommand("results-doc", _results_doc, "docs/results.md from finished workdirs")
     p.add_argument("--workdir", type=Path, action="append", required=True, help="repeatable")
     p.add_argument("--notes", type=Path, help="Markdown appended verbatim")
     p.add_argument("--ledger", type=Path, action="append", default=[], help="campaign CSV")
     p.add_argument("--out", type=Path, default=Path("docs/results.md"))
 
-    p = stage("collect", _collect, "add a workdir's finished runs to a campaign's ledger")
+    p = subcommand("collect", _collect, "add a workdir's finished runs to a campaign's ledger")
+    option(p, workflow.CONFIG_OPTION, Path)
     p.add_argument("--workdir", type=Path, required=True, help="where Snakemake ran the config")
     p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
     p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
 
-    p = stage(
+    p = subcommand(
         "dvc-yaml",
         _dvc_yaml,
         "write dvc.yaml: the stage table for the lists of config.yaml beside it",
-        config=False,
     )
     p.add_argument("--out", type=Path, default=Path("dvc.yaml"))
     p.add_argument("--check", action="store_true", help="only check that --out is current")
 
-    stage("datasets", _datasets, "list the known datasets", config=False)
-    stage("algorithms", _algorithms, "list the known algorithms", config=False)
+    subcommand("datasets", _datasets, "list the known datasets")
+    subcommand("algorithms", _algorithms, "list the known algorithms")
     return parser

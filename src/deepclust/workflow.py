@@ -1,12 +1,14 @@
-"""The pipeline's stages, declared once: the Snakemake rules and ``dvc.yaml`` are made from it.
+"""The pipeline's stages, declared once: the CLI's stage subcommands, the Snakemake rules and
+``dvc.yaml`` are made from it.
 
 Each ``Stage`` names what one job of it is keyed by (``keys``), its inputs and outputs as
-``deepclust.paths`` patterns, the config keys it depends on, the modules it runs and the CLI
-command it runs. The rules in ``workflow/rules/*.smk`` take their inputs, outputs, config
-params and command from here; ``deepclust dvc-yaml`` renders ``dvc.yaml`` from it for a config
-(``tests/test_workflow.py`` checks the committed file). Snakemake and DVC therefore run the
-identical command line, and each stage applies its own settings (threads included) from the
-config, so that both give the same bytes.
+``deepclust.paths`` patterns, the config keys it depends on, the modules it runs and its
+command line: the ``Option``s of its ``deepclust`` subcommand, which ``deepclust.cli``'s parser
+is generated from and ``command`` renders for a job. The rules in ``workflow/rules/*.smk`` take
+their inputs, outputs, config params and command from here; ``deepclust dvc-yaml`` renders
+``dvc.yaml`` from it for a config (``tests/test_stage_table.py`` checks the committed file).
+Snakemake and DVC therefore run the identical command line, and each stage applies its own
+settings (threads included) from the config, so that both give the same bytes.
 
 A stage depends on the source files its command imports (``codedeps``): editing ``dec.py``
 reruns DEC, IDEC and DCEC, whose fit imports it, and nothing else.
@@ -18,6 +20,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,24 +29,72 @@ from deepclust.settings import for_dataset
 
 KEYS = ("dataset", "ae", "algorithm", "seed")  # what a job can be keyed by: paths.RunKey
 TRAINING = ("deepclust.stages",)  # prepare, pretrain, init and fit live in stages.py
+CONFIG_ENV = "DEEPCLUST_CONFIG"  # the default --config; set by the Snakefile, not under DVC
+MIRROR_ENV = "DEEPCLUST_MIRROR"
+CONFIG = "config.yaml"  # the params file of dvc.yaml (beside it): the default --config under DVC
+REQUIRED = object()  # the default of an option that must be given
+
+
+@dataclass(frozen=True)
+class Option:
+    """``--name VALUE`` on a stage's command line. The runners give it ``{field}``, a key of
+    the job or a pattern of the stage (the value is then an ``int`` for the seed, a ``Path``
+    for a pattern); an option without a field is for people and keeps its default there."""
+
+    name: str
+    field: str | None = None
+    help: str | None = None
+    type: type | None = None  # None: from the field (a field-less option's is str)
+    default: Any = REQUIRED
+
+
+CONFIG_OPTION = Option(
+    "config", help=f"default: ${CONFIG_ENV}, else {CONFIG}", type=Path, default=None
+)
+THREADS_OPTION = Option(
+    "threads",
+    help="CPU threads (default: the config's threads.<stage>, not $OMP_NUM_THREADS)",
+    type=int,
+    default=None,
+)
+BUDGETED = (CONFIG_OPTION, THREADS_OPTION)  # a training stage's: its config and threads
+DATASET = Option("dataset", "dataset", "a dataset's name (`deepclust datasets`)")
+AE = Option("ae", "ae", "a key of `autoencoders` in the config")
+ALGORITHM = Option("algorithm", "algorithm", "an algorithm's name (`deepclust algorithms`)")
+SEED = Option("seed", "seed")
+DATA = Option("data", "data", "the prepared dataset (.npz)")
+RUN = Option("run", "run", "run folder")
+RUN_KEY = (DATASET, AE, ALGORITHM, SEED)  # a run's identity, which evaluate and plot-run record
+MIRROR = f"local mirror of the raw files (default: ${MIRROR_ENV}, else the config's)"
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One pipeline stage: a Snakemake rule and a DVC stage of the same name."""
+    """One pipeline stage: a Snakemake rule, a DVC stage and a ``deepclust`` subcommand of the
+    same name (``_`` spelt ``-``)."""
 
     name: str
+    help: str
     keys: tuple[str, ...]  # one job per value of these (a stage without keys is one job)
     inputs: dict[str, str]  # name → paths pattern (over all runs of the config if unkeyed)
     outputs: dict[str, str]
-    args: str  # the CLI command after `deepclust`: {names} of keys, inputs, outputs, folders
+    options: tuple[Option, ...]  # its command line, in the order the runners write it
     code: tuple[str, ...]  # modules whose import closure the stage runs (+ the algorithm's)
     handler: str  # the deepclust.cli function that runs it
     config: tuple[str, ...] = ()  # config keys it depends on; "x:keys" = only x's keys
-    folders: dict[str, str] = field(default_factory=dict)  # other patterns the args name
+    folders: dict[str, str] = field(default_factory=dict)  # other patterns options name
+
+    @property
+    def subcommand(self) -> str:
+        return self.name.replace("_", "-")
 
     def patterns(self) -> dict[str, str]:
         return {**self.inputs, **self.outputs, **self.folders}
+
+    def option_type(self, option: Option) -> type:
+        if option.type is not None:
+            return option.type
+        return int if option.field == "seed" else Path if option.field in self.patterns() else str
 
 
 STAGES: dict[str, Stage] = {
@@ -51,36 +102,57 @@ STAGES: dict[str, Stage] = {
     for s in (
         Stage(
             "prepare",
+            "build a dataset's arrays (X, y) and its card",
             keys=("dataset",),
             inputs={},
             outputs={"data": paths.DATA, "card": paths.DATA_CARD},
-            args="prepare --dataset {dataset} --out {data}",
+            options=(
+                *BUDGETED,
+                DATASET,
+                Option("out", "data", "the .npz to write"),
+                Option("mirror", help=MIRROR, default=None),
+            ),
             code=TRAINING,
             handler="_prepare",
         ),
         Stage(
             "pretrain",
+            "pretrain one autoencoder configuration on one dataset",
             keys=("dataset", "ae", "seed"),
             inputs={"data": paths.DATA},
             outputs={"model": paths.AE_MODEL, "history": paths.AE_HISTORY},
             folders={"folder": paths.PRETRAINED_DIR},
-            args="pretrain --ae {ae} --data {data} --seed {seed} --out {folder}",
+            options=(
+                *BUDGETED,
+                AE,
+                DATA,
+                SEED,
+                Option("out", "folder", "folder for ae.pt and history.csv"),
+            ),
             code=TRAINING,
             handler="_pretrain",
             config=("autoencoders.{ae}",),
         ),
         Stage(
             "init",
+            "k-means on the pretrained embedding",
             keys=("dataset", "ae", "seed"),
             inputs={"model": paths.AE_MODEL, "data": paths.DATA},
             outputs={"init": paths.INIT},
-            args="init --pretrained {model} --data {data} --seed {seed} --out {init}",
+            options=(
+                *BUDGETED,
+                Option("pretrained", "model", "ae.pt"),
+                DATA,
+                SEED,
+                Option("out", "init", "the .npz to write"),
+            ),
             code=TRAINING,
             handler="_init",
             config=("init",),
         ),
         Stage(
             "fit",
+            "refine a pretrained autoencoder and its clustering with one algorithm",
             keys=("dataset", "ae", "algorithm", "seed"),
             inputs={"pretrained": paths.AE_MODEL, "init": paths.INIT, "data": paths.DATA},
             outputs={
@@ -89,25 +161,33 @@ STAGES: dict[str, Stage] = {
                 "model": paths.RUN_MODEL,
             },
             folders={"run": paths.RUN_DIR},
-            args="fit --algorithm {algorithm} --pretrained {pretrained}"
-            " --init {init} --data {data} --seed {seed} --out {run}",
+            options=(
+                *BUDGETED,
+                ALGORITHM,
+                Option("pretrained", "pretrained", "ae.pt"),
+                Option("init", "init", "kmeans.npz"),
+                DATA,
+                SEED,
+                Option("out", "run", "run folder"),
+            ),
             code=TRAINING,
             handler="_fit",
             config=("algorithms.{algorithm}",),
         ),
         Stage(
             "evaluate",
+            "score a run's labels: ACC, NMI, ARI",
             keys=("dataset", "ae", "algorithm", "seed"),
             inputs={"result": paths.RUN_RESULT, "data": paths.DATA},
             outputs={"metrics": paths.RUN_METRICS},
             folders={"run": paths.RUN_DIR},
-            args="evaluate --run {run} --data {data} --out {metrics} --dataset {dataset}"
-            " --ae {ae} --algorithm {algorithm} --seed {seed}",
+            options=(RUN, DATA, Option("out", "metrics", "metrics.json"), *RUN_KEY),
             code=("deepclust.evaluate",),
             handler="_evaluate",
         ),
         Stage(
             "summarize",
+            "tables of mean ± std over seeds",
             keys=(),
             inputs={"metrics": paths.RUN_METRICS},
             outputs={
@@ -117,13 +197,18 @@ STAGES: dict[str, Stage] = {
                 "metrics": paths.METRICS,
             },
             folders={"results": paths.RESULTS},
-            args="summarize --out {results}",
+            options=(
+                CONFIG_OPTION,
+                Option("out", "results", default=Path(paths.RESULTS)),
+                Option("root", help="project root holding data/runs", type=Path, default=Path(".")),
+            ),
             code=("deepclust.evaluate",),
             handler="_summarize",
             config=("datasets", "seeds", "autoencoders:keys", "algorithms:keys"),
         ),
         Stage(
             "plot_run",
+            "one run's figures: embedding, confusion, training",
             keys=("dataset", "ae", "algorithm", "seed"),
             inputs={"result": paths.RUN_RESULT, "history": paths.RUN_HISTORY, "data": paths.DATA},
             outputs={
@@ -134,14 +219,25 @@ STAGES: dict[str, Stage] = {
                 "predictions": paths.RUN_PREDICTIONS,
             },
             folders={"run": paths.RUN_DIR, "figures": paths.RUN_FIGURES},
-            args="plot-run --run {run} --data {data} --out {figures} --curve {curve}"
-            " --predictions {predictions} --dataset {dataset} --ae {ae}"
-            " --algorithm {algorithm} --seed {seed}",
+            options=(
+                RUN,
+                DATA,
+                Option("out", "figures", "folder for the figures"),
+                Option("curve", "curve", "CSV of the training curve (for dvc plots)", default=None),
+                Option(
+                    "predictions",
+                    "predictions",
+                    "CSV of actual, predicted (for dvc plots)",
+                    default=None,
+                ),
+                *RUN_KEY,
+            ),
             code=("deepclust.report",),
             handler="_plot_run",
         ),
         Stage(
             "report",
+            "figures and the Markdown report",
             keys=(),
             inputs={
                 "summary": paths.SUMMARY_CSV,
@@ -156,7 +252,10 @@ STAGES: dict[str, Stage] = {
                 "curves": paths.PRETRAIN_CURVE,
             },
             folders={"results": paths.RESULTS},
-            args="report --summary {summary} --out {results}",
+            options=(
+                Option("summary", "summary", default=Path(paths.SUMMARY_CSV)),
+                Option("out", "results", default=Path(paths.RESULTS)),
+            ),
             code=("deepclust.report",),
             handler="_report",
         ),
@@ -204,14 +303,16 @@ def expand(pattern: str, config: dict) -> list[str]:
 
 
 def command(stage: Stage, fields: dict) -> str:
-    """The shell command of one job: ``deepclust`` and the stage's arguments.
+    """The shell command of one job: ``deepclust``, the stage's subcommand and each of its
+    options that has a field, with the field's value for the job.
 
     ``fields`` holds the job's keys (or DVC's ``${item.…}`` placeholders). The command names
     no config file: a stage reads ``$DEEPCLUST_CONFIG`` (which the Snakefile sets to the file
     Snakemake was given), else ``config.yaml`` (DVC's, which ``dvc.yaml``'s params name)."""
     values = {name: _format(pattern, fields) for name, pattern in stage.patterns().items()}
     values.update(fields)
-    return "deepclust " + stage.args.format(**{k: _quote(str(v)) for k, v in values.items()})
+    words = [f"--{o.name} {_quote(str(values[o.field]))}" for o in stage.options if o.field]
+    return " ".join(["deepclust", stage.subcommand, *words])
 
 
 def _format(pattern: str, fields: dict) -> str:
@@ -242,9 +343,6 @@ DVC_PLOTS = [
     {"results/predictions": {"template": "confusion", "x": "predicted", "y": "actual"}},
     {"results/figures": None},
 ]
-
-
-CONFIG = "config.yaml"  # the params file of dvc.yaml, beside it
 
 
 def dvc_yaml(config: dict, root: Path | None = None) -> str:
