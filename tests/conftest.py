@@ -154,14 +154,13 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 
 def _order(item) -> int:
-    """Where a test's xdist group is sent: the Slurm chain first, then the groups that share a
-    pipeline or an expensive module fixture, then single slow tests, then the rest."""
+    """Where a test's xdist group is sent: the Slurm chain first, then the readers of the tiny
+    pipeline (the longest other group), then the groups that share a module fixture, then
+    single slow tests, then the rest."""
     group = item.get_closest_marker("xdist_group")
-    if group and group.args[0] == "slurm":
-        return 0
     if group:
-        return 1
-    return 2 if item.get_closest_marker("slow") else 3
+        return {"slurm": 0, "tiny_run": 1}.get(group.args[0], 2)
+    return 3 if item.get_closest_marker("slow") else 4
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups set here
