@@ -146,6 +146,7 @@ def slurm_unavailable_reason() -> str | None:
     return None
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist, which `-p no:xdist` leaves out
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: one worker per core, and one more where the Slurm tests run: their worker
     mostly waits (on Slurm's queue and status checks) while the jobs it waits for are small."""
