@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +104,25 @@ def project_env() -> dict[str, str]:
     return env
 
 
+def pytest_configure(config):
+    """Refuse to run in parallel where xdist's ``--dist loadgroup`` would silently not group:
+    each shared fixture would then be built on every worker (minutes each). pytest-xdist 3.8
+    marks a group in the test's node id, which pytest 9.2 no longer lets it change
+    (pytest-xdist issue 1386), so the dev extra keeps pytest below 9.2 until xdist follows."""
+    if config.getoption("dist", "no") != "loadgroup" or not config.getoption("numprocesses"):
+        return
+    pytest_version, xdist_version = (_major_minor(name) for name in ("pytest", "pytest-xdist"))
+    if pytest_version >= (9, 2) and xdist_version <= (3, 8):
+        raise pytest.UsageError(
+            f"pytest {pytest.__version__} breaks pytest-xdist's --dist loadgroup (xdist issue "
+            "1386): install the dev extra (pip install -e '.[dev]': pytest < 9.2) or run -n 0"
+        )
+
+
+def _major_minor(distribution: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version(distribution))[:2])
+
+
 def slurm_unavailable_reason() -> str | None:
     """None if a local Slurm can take jobs, else why not (see shared/slurm-local)."""
     for tool in ("sbatch", "squeue", "scontrol", "sinfo", "sacct"):
@@ -125,13 +146,33 @@ def slurm_unavailable_reason() -> str | None:
     return None
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist, which `-p no:xdist` leaves out
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker per core, and one more where the Slurm tests run: their worker
+    mostly waits (on Slurm's queue and status checks) while the jobs it waits for are small."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + (slurm_unavailable_reason() is None)
+
+
+def _order(item) -> int:
+    """Where a test's xdist group is sent: the Slurm chain first, then the readers of the tiny
+    pipeline (the longest other group), then the groups that share a module fixture, then
+    single slow tests, then the rest."""
+    group = item.get_closest_marker("xdist_group")
+    if group:
+        return {"slurm": 0, "tiny_run": 1}.get(group.args[0], 2)
+    return 3 if item.get_closest_marker("slow") else 4
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups set here
 def pytest_collection_modifyitems(config, items):
     """Group the tests for pytest-xdist (``--dist loadgroup``): those that read the session's
     ``tiny_run`` share one worker, so the tiny pipeline runs once; so do a module's tests that
     share a module-scoped fixture (a Snakemake or DVC run, an installed plug-in); the Slurm
-    tests share one, so they queue on the local Slurm one after another. Skip `slurm` tests,
-    with the reason, where no Slurm runs; with REQUIRE_SLURM=1 (CI) fail instead, so that a
-    broken Slurm cannot pass as a skip."""
+    tests share one, so their pipeline runs once. The longest groups come first (xdist sends
+    groups in this order, ``--no-loadscope-reorder``), so that no long one starts last. Skip
+    `slurm` tests, with the reason, where no Slurm runs; with REQUIRE_SLURM=1 (CI) fail
+    instead, so that a broken Slurm cannot pass as a skip."""
     for item in items:
         fixtures = getattr(item, "_fixtureinfo", None)
         scopes = {d[-1].scope for d in fixtures.name2fixturedefs.values()} if fixtures else set()
@@ -141,6 +182,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("tiny_run"))
         elif "module" in scopes:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=_order)  # stable: a module's tests that share a fixture stay together
     slurm_items = [item for item in items if item.get_closest_marker("slurm")]
     reason = slurm_unavailable_reason() if slurm_items else None
     if reason is None:

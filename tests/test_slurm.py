@@ -120,12 +120,25 @@ def _write_config(workdir: Path, **changes) -> None:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The tiny pipeline (AE+k-means and DEC) run once through Slurm with the profile."""
-    workdir = tmp_path_factory.mktemp("slurm-pipeline")
+def runs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """Two workflows run through Slurm with the profile at the same time (most of each is
+    waiting on Slurm): the tiny pipeline (AE+k-means and DEC), and one on usps, whose raw
+    files come from a mirror only, given an empty mirror: its prepare job fails."""
+    workdir, failing_dir = (tmp_path_factory.mktemp(name) for name in ("slurm-pipeline", "fail"))
     _copy_project(workdir)
     _write_config(workdir)
-    return workdir, Snakemake(workdir).finish()
+    _copy_project(failing_dir)
+    _write_config(failing_dir, datasets=["usps"])
+    empty_mirror = tmp_path_factory.mktemp("empty-mirror")
+    env = {"DEEPCLUST_MIRROR": str(empty_mirror), "DEEPCLUST_OFFLINE": "1"}
+    # retries 0: the job would fail again
+    with Snakemake(failing_dir, "--retries", "0", **env) as failing, Snakemake(workdir) as run:
+        return {"pipeline": (workdir, run.finish()), "failing": (failing_dir, failing.finish())}
+
+
+@pytest.fixture(scope="module")
+def pipeline(runs) -> tuple[Path, subprocess.CompletedProcess]:
+    return runs["pipeline"]
 
 
 def test_training_jobs_get_a_gpu_and_each_run_is_one_job(pipeline):
@@ -164,17 +177,13 @@ def test_training_jobs_get_a_gpu_and_each_run_is_one_job(pipeline):
     assert "⚠ GPU unused" in (workdir / paths.REPORT).read_text()
 
 
-def test_failing_job_is_reported_as_failed(tmp_path, tmp_path_factory):
-    _copy_project(tmp_path)
-    _write_config(tmp_path, datasets=["usps"])  # raw files from a mirror only: this one is empty
-    empty_mirror = tmp_path_factory.mktemp("empty-mirror")
-    env = {"DEEPCLUST_MIRROR": str(empty_mirror), "DEEPCLUST_OFFLINE": "1"}
-    run = Snakemake(tmp_path, "--retries", "0", **env).finish()  # retries: would fail again
+def test_failing_job_is_reported_as_failed(runs):
+    workdir, run = runs["failing"]
     assert run.returncode != 0
     assert "Error in rule prepare" in run.stdout, run.stdout[-4000:]
     assert "SLURM status is: 'FAILED'" in run.stdout, run.stdout[-4000:]
-    assert not (tmp_path / "data" / "processed" / "usps.npz").exists()
-    assert "usps" in (tmp_path / "logs" / "prepare" / "usps.log").read_text()
+    assert not (workdir / "data" / "processed" / "usps.npz").exists()
+    assert "usps" in (workdir / "logs" / "prepare" / "usps.log").read_text()
 
 
 def test_cancelled_and_timed_out_fit_is_resubmitted_and_resumes_exactly(pipeline, tmp_path):
