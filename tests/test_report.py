@@ -64,3 +64,18 @@ def test_plot_run_writes_the_data_of_dvc_plots(report):
     predictions = pd.read_csv(workdir / paths.RUN_PREDICTIONS.format(
         dataset="digits", ae="dense", algorithm="dec", seed=0))  # fmt: skip
     assert list(predictions.columns) == ["actual", "predicted"] and len(predictions) == 1797
+
+
+def test_results_table_shows_a_spread_only_over_several_seeds():
+    from deepclust.report import results_table
+
+    columns = {
+        f"{m}_{s}": v for m in ("acc", "nmi", "ari") for s, v in (("mean", 0.5), ("std", 0.1))
+    }
+    one = {"dataset": "usps", "ae": "dense", "algorithm": "dec", "n_seeds": 1, **columns}
+    summary = pd.DataFrame([one, {**one, "dataset": "mnist", "n_seeds": 3}])
+    summary[["runtime_s_mean", "runtime_s_std"]] = [[12.0, 0.0], [10.0, 2.0]]
+    table = results_table(summary)
+    # one seed: 50.0 with no "± 0.0" that would read as a measured zero spread
+    assert table.loc[0, ["acc", "time"]].tolist() == ["50.0", "12.0"]
+    assert table.loc[1, ["acc", "time"]].tolist() == ["50.0 ± 10.0", "10.0 ± 2.0"]

@@ -146,16 +146,21 @@ def results_table(summary: pd.DataFrame) -> pd.DataFrame:
         algorithm = f"{s['algorithm']} ⚠ {n_bad} degenerate" if n_bad else s["algorithm"]
         row = {"dataset": s["dataset"], "ae": s["ae"], "algorithm": algorithm}
         for m in METRIC_COLUMNS:
-            row[m] = f"{100 * s[f'{m}_mean']:.1f} ± {100 * s[f'{m}_std']:.1f}"
+            row[m] = _mean_std(100 * s[f"{m}_mean"], 100 * s[f"{m}_std"], s["n_seeds"])
             ref = published.reference(s["dataset"], s["algorithm"], m)
             row[f"{m}_paper"] = f"{100 * ref.value:.1f}" if ref else "—"
             row[f"{m}_source"] = _source(s["dataset"], s["algorithm"], m) if ref else ""
             best = summary.loc[summary["dataset"] == s["dataset"], f"{m}_mean"].max()
             row[f"{m}_best"] = bool(np.isclose(s[f"{m}_mean"], best))
         row["seeds"] = int(s["n_seeds"])
-        row["time"] = f"{s['runtime_s_mean']:.1f} ± {s['runtime_s_std']:.1f}"
+        row["time"] = _mean_std(s["runtime_s_mean"], s["runtime_s_std"], s["n_seeds"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _mean_std(mean: float, std: float, n_seeds: int) -> str:
+    """ "mean ± std" over seeds; one seed has no spread to show."""
+    return f"{mean:.1f}" if n_seeds == 1 else f"{mean:.1f} ± {std:.1f}"
 
 
 def _source(dataset: str, algorithm: str, metric: str) -> str:
