@@ -216,7 +216,9 @@ def fit(
         rate = params.shared_center_rate
         state.shared_center = rate * y.mean(dim=0) + (1 - rate) * state.shared_center
 
-    def labels_now() -> torch.Tensor:
+    def end_of_epoch_labels() -> torch.Tensor:
+        """The labels on the whole embedding; with ``base="aec"`` after AEC's update of the
+        centers and μ_B, which happens here, once per epoch."""
         y = embed(ae, X) @ V.detach()
         beta_ci = torch.softmax(logits.detach(), dim=0)[0]
         if params.base == "aec":
@@ -230,7 +232,7 @@ def fit(
     def before_step(step: int) -> dict | None:
         if step == 0 or step % steps_per_epoch:
             return None
-        labels = labels_now()
+        labels = end_of_epoch_labels()
         delta, n_changed = fraction_changed(labels, state.previous_labels)
         state.previous_labels = labels
         return {"delta_label": delta, "n_changed": n_changed}
@@ -249,7 +251,7 @@ def fit(
         progress=progress,
         checkpointer=checkpointer,
     )
-    labels = labels_now()  # with base="aec", the last epoch's update (as AEC's)
+    labels = end_of_epoch_labels()  # with base="aec", the last epoch's update (as AEC's)
     y = (embed(ae, X) @ V).detach()
     betas = torch.softmax(logits.detach(), dim=0)
     return refined_result(
