@@ -41,7 +41,21 @@ def test_loads_from_mirror(name, raw_cache, monkeypatch):
     assert np.array_equal(np.unique(y), np.arange(spec.n_clusters))
     assert np.isfinite(X).all()
     if spec.kind == "image":
-        assert X.min() >= 0.0 and X.max() <= 1.0 and X.max() > 0.5
+        low, high = spec.value_range
+        assert X.min() >= low and X.max() <= high and X.max() > (low + high) / 2
     else:  # tf-idf scaled so that ||x||^2 / d = 1 (or an all-zero row)
         sq = (X.astype(np.float64) ** 2).sum(axis=1) / spec.d
         assert X.min() >= 0.0 and np.allclose(sq[sq > 0], 1.0, rtol=1e-4)
+
+
+def test_usps_signed_is_usps_scaled_to_minus_1_plus_1(raw_cache, monkeypatch):
+    """DKM's authors' input range (their usps_specs.py reads USPS in [-1, 1])."""
+    if not (MIRROR / "usps/usps.h5").is_file():
+        pytest.skip(f"dataset mirror lacks usps/usps.h5 (looked in {MIRROR})")
+    monkeypatch.setenv(download.OFFLINE_ENV, "1")
+    monkeypatch.chdir(raw_cache)
+    X, y = DATASETS["usps"].load(MIRROR)
+    X_signed, y_signed = DATASETS["usps_signed"].load(MIRROR)
+    np.testing.assert_array_equal(y_signed, y)
+    np.testing.assert_allclose(X_signed, 2 * X - 1, atol=1e-6)
+    assert X_signed.min() == -1.0 and X_signed.max() == 1.0

@@ -37,6 +37,13 @@ def test_collect_keeps_one_row_per_run_and_the_section_is_replaced_in_place(tiny
     assert text.index("## campaign") < text.index("## `results`")  # titled by its file name
     assert "| digits | dense | dec |" in text and "| usps | dense | aekm |" in text
     assert "3 runs on" in text and "Pretraining time per seed" in text
+    # A second ledger's new section goes after the first one's, before the other sections.
+    runs.to_csv(tmp_path / "survey.csv", index=False)
+    ledger.write_section(tmp_path / "survey.csv", doc)
+    text = doc.read_text()
+    assert text.index("## campaign") < text.index("## The survey's other methods")
+    assert text.index("## The survey's other methods") < text.index("## `results`")
+    assert "-->\n\n<!-- ledger survey.csv" in text  # one blank line between the sections
     # A full regeneration of the document (scripts/results.sh) puts the ledger's table first.
     from deepclust.report import results_document
 

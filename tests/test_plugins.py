@@ -143,6 +143,9 @@ GOOD_Y = np.array([0, 1, 2, 0, 1, 2])
         (GOOD_X, GOOD_Y + 1, {}, r"must lie in 0..2 \(registered n_clusters=3\); y has 1..3"),
         (GOOD_X, np.arange(6), {}, r"y has 0..5 \(6 classes\)"),
         (GOOD_X * 255, GOOD_Y, {"image_shape": (1, 2, 2)}, r"must be in \[0, 1\]; X has .*127.5"),
+        (GOOD_X - 1, GOOD_Y, {"image_shape": (1, 2, 2)}, r"must be in \[0, 1\]; X has -0.5"),
+        (GOOD_X * 4, GOOD_Y, {"image_shape": (1, 2, 2), "value_range": (-1.0, 1.0)},
+         r"must be in \[-1, 1\]; X has 2"),
         (GOOD_X, GOOD_Y, {"image_shape": (1, 3, 3)}, r"image_shape \(1, 3, 3\) has 9 values"),
         (np.where(GOOD_X > 0, np.nan, 0).astype(np.float32), GOOD_Y, {}, r"24 NaN or infinite"),
     ],
@@ -161,3 +164,11 @@ def test_a_loader_that_keeps_the_contract_is_prepared(tmp_path, monkeypatch):
     monkeypatch.setattr(stages, "get_dataset", lambda name: spec)
     stages.prepare({}, "faulty", tmp_path / "ok.npz")
     assert np.load(tmp_path / "ok.npz")["y"].dtype == np.int64  # int32 labels are widened
+
+
+def test_images_outside_0_1_are_prepared_when_their_range_is_registered(tmp_path, monkeypatch):
+    spec = _spec(lambda mirror: (GOOD_X - 1, GOOD_Y), image_shape=(1, 2, 2),
+                 value_range=(-1.0, 1.0))  # fmt: skip
+    monkeypatch.setattr(stages, "get_dataset", lambda name: spec)
+    stages.prepare({}, "faulty", tmp_path / "signed.npz")
+    assert np.load(tmp_path / "signed.npz")["X"].min() == -0.5

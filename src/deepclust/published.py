@@ -27,6 +27,7 @@ DATASETS = {
     "mnist": "MNIST-full",
     "mnist_test": "MNIST-test",
     "usps": "USPS",
+    "usps_signed": "USPS",  # the same images in [-1, 1]
     "fashion_mnist": "Fashion-MNIST",
     "coil20": "COIL-20",  # 002 resizes COIL-20 to 28x28; our variants map to the same row
     "coil20_32": "COIL-20",

@@ -77,9 +77,10 @@ FIT_OUTPUTS = [paths.name(p) for p in (paths.RUN_RESULT, paths.RUN_HISTORY, path
 
 
 def check_loaded(spec, X, y) -> None:
-    """The loader contract (``data/registry.py``): X float32 (n, d), finite, in [0, 1] for
-    images; y integer labels of shape (n,) in 0..k-1, k the registered number of clusters.
-    Each error names the dataset, the array and what to change."""
+    """The loader contract (``data/registry.py``): X float32 (n, d), finite, in the registered
+    ``value_range`` for images ([0, 1] but for ``usps_signed``); y integer labels of shape
+    (n,) in 0..k-1, k the registered number of clusters. Each error names the dataset, the
+    array and what to change."""
     where = f"dataset '{spec.name}' (loader {getattr(spec.load, '__qualname__', spec.load)})"
     if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2:
         got = f"{type(X).__name__} {getattr(X, 'dtype', '')} {getattr(X, 'shape', '')}"
@@ -104,10 +105,11 @@ def check_loaded(spec, X, y) -> None:
                 f"{where}: image_shape {spec.image_shape} has {int(np.prod(spec.image_shape))} "
                 f"values but X has {X.shape[1]} columns"
             )
-        if X.min() < 0 or X.max() > 1:
+        low, high = spec.value_range
+        if X.min() < low or X.max() > high:
             raise ValueError(
-                f"{where}: image values must be in [0, 1]; X has {X.min():g}..{X.max():g} "
-                "(divide 8-bit pixels by 255)"
+                f"{where}: image values must be in [{low:g}, {high:g}]; X has "
+                f"{X.min():g}..{X.max():g} (divide 8-bit pixels by 255)"
             )
 
 

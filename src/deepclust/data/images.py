@@ -2,7 +2,8 @@
 
 Every loader returns X float32 (n, c·h·w) in [0, 1] (the DEKM paper, 002 Sec. IV-A: "For all
 the image datasets, each image is normalized by scaling between 0 and 1") and y int64 0..k-1,
-in the order of the raw files (train before test); shuffling is left to training.
+in the order of the raw files (train before test); shuffling is left to training. One
+exception, registered with its range: ``usps_signed`` in [-1, 1], for DKM's authors' input.
 """
 
 from __future__ import annotations
@@ -74,6 +75,13 @@ def usps(mirror: Path | None) -> tuple[np.ndarray, np.ndarray]:
     except (OSError, KeyError) as err:
         raise corrupt(path, err) from err
     return np.clip(X, 0.0, 1.0).astype(np.float32), y.astype(np.int64)
+
+
+def usps_signed(mirror: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """USPS in [-1, 1] (2x − 1 of ``usps``): the range of the LIBSVM/mldata copy that DKM's
+    authors read without rescaling (their ``usps_specs.py``); the one exception to [0, 1]."""
+    X, y = usps(mirror)
+    return (2.0 * X - 1.0).astype(np.float32), y
 
 
 def coil20(mirror: Path | None, size: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """The dataset registry: name → how to build the prepared arrays.
 
 Every prepared dataset is ``X`` float32 of shape (n, d) and ``y`` int64 of shape (n,);
-``image_shape`` (c, h, w) lets a convolutional autoencoder view the same array as images.
+``image_shape`` (c, h, w) lets a convolutional autoencoder view the same array as images; its
+values lie in ``value_range`` ([0, 1] for every image dataset but ``usps_signed``).
 ``raw_files`` name the files (paths inside the mirror, see ``download.RAW_FILES``) a loader
 fetches; embedded datasets have none.
 """
@@ -29,6 +30,7 @@ class Dataset:
     load: Callable[[Path | None], tuple[np.ndarray, np.ndarray]]  # mirror folder → (X, y)
     image_shape: tuple[int, int, int] | None = None
     raw_files: tuple[str, ...] = ()
+    value_range: tuple[float, float] = (0.0, 1.0)  # an image's pixel values lie in it
 
 
 def _idx_files(folder: str, splits: tuple[str, ...]) -> tuple[str, ...]:
@@ -116,6 +118,19 @@ _BUILTIN: dict[str, Dataset] = {
             load=images.usps,
             image_shape=(1, 16, 16),
             raw_files=("usps/usps.h5",),
+        ),
+        Dataset(
+            name="usps_signed",
+            n_clusters=10,
+            n=9298,
+            d=256,
+            kind="image",
+            source="USPS as `usps`, scaled to [-1, 1] (2x - 1): the range of the LIBSVM/mldata "
+            "copy DKM's authors read (their usps_specs.py)",
+            load=images.usps_signed,
+            image_shape=(1, 16, 16),
+            raw_files=("usps/usps.h5",),
+            value_range=(-1.0, 1.0),
         ),
         Dataset(
             name="coil20",
