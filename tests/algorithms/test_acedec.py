@@ -41,9 +41,9 @@ def test_minibatch_kmeans_update_hand_values():
     counts = torch.tensor([0.0, 2.0, 1.0])
     y = torch.tensor([[2.0, 0.0], [4.0, 4.0], [13.0, 10.0]])
     acedec.minibatch_kmeans_update(centers, counts, y, torch.tensor([0, 0, 1]))
-    assert counts.tolist() == [2.0, 3.0, 1.0]
-    assert centers[0].tolist() == [3.0, 2.0]  # first samples: the center becomes their mean
-    assert centers[1].tolist() == [11.0, 10.0]  # 10 + (1/3)(13 − 10)
+    assert counts.tolist() == [1.0, 1.5, 1.0]  # ½·2 + ½·0, ½·1 + ½·2, no sample: kept
+    assert centers[0].tolist() == [1.5, 1.0]  # 0 + ([3, 2] − 0) / (1 + 1)
+    assert torch.allclose(centers[1], torch.tensor([11.2, 10.0]))  # 10 + (13 − 10) / 2.5
     assert centers[2].tolist() == [5.0, 5.0]  # no sample: unchanged
 
 

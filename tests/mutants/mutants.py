@@ -931,13 +931,13 @@ MUTANTS: list[Mutant] = [
         "the initial β's shared spread is taken around each sample's mean, the wrong axis",
     ),
     Mutant(
-        "acedec-counts-not-accumulated",
+        "acedec-counts-running-total",
         "acedec",
         "algorithms/acedec.py",
-        "    counts += m\n",
-        "    counts = counts + m\n",
+        "counts[hit] = rate * m[hit] + (1 - rate) * counts[hit]",
+        "counts[hit] = counts[hit] + m[hit]",
         (alg("test_acedec.py", "test_minibatch_kmeans_update_hand_values"),),
-        "the mini-batch k-means counts c_j are rebound locally, never accumulated",
+        "the counts c_j are Sculley's running total: the centers freeze as batches pass",
     ),
     Mutant(
         "acedec-aec-labels-frozen",
