@@ -10,7 +10,7 @@ fetches; embedded datasets have none.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,18 @@ _COIL_SOURCE = "COIL-20 processed (Nene et al. 1996), CAVE Columbia coil-20-proc
 _RCV1_SOURCE = (
     "RCV1-v2 LYRL2004 tokens (Lewis et al. 2004): random 10,000 with one root topic "
     "(CCAT/GCAT/MCAT/ECAT), tf-idf on the 2,000 most frequent stems"
+)
+
+_USPS = Dataset(
+    name="usps",
+    n_clusters=10,
+    n=9298,
+    d=256,
+    kind="image",
+    source="USPS digits (Hull 1994), train + test of usps.h5 (Kaggle bistaumanga)",
+    load=images.usps,
+    image_shape=(1, 16, 16),
+    raw_files=("usps/usps.h5",),
 )
 
 
@@ -108,28 +120,13 @@ _BUILTIN: dict[str, Dataset] = {
             image_shape=(1, 28, 28),
             raw_files=_idx_files("fashion_mnist", _BOTH),
         ),
-        Dataset(
-            name="usps",
-            n_clusters=10,
-            n=9298,
-            d=256,
-            kind="image",
-            source="USPS digits (Hull 1994), train + test of usps.h5 (Kaggle bistaumanga)",
-            load=images.usps,
-            image_shape=(1, 16, 16),
-            raw_files=("usps/usps.h5",),
-        ),
-        Dataset(
+        _USPS,
+        replace(
+            _USPS,
             name="usps_signed",
-            n_clusters=10,
-            n=9298,
-            d=256,
-            kind="image",
             source="USPS as `usps`, scaled to [-1, 1] (2x - 1): the range of the LIBSVM/mldata "
             "copy DKM's authors read (their usps_specs.py)",
             load=images.usps_signed,
-            image_shape=(1, 16, 16),
-            raw_files=("usps/usps.h5",),
             value_range=(-1.0, 1.0),
         ),
         Dataset(
