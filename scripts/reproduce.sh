@@ -2,9 +2,10 @@
 # The CPU reproduction campaign (configs/reproduce-cpu.yaml and its two USPS companions), one
 # (dataset, seed) at a time in the order that answers the most first: MNIST-full seeds 0-2,
 # Fashion-MNIST seeds 0-2, the five USPS seeds, DKM and DEKM on USPS with their authors' inputs
-# (configs/reproduce-cpu-usps-inputs.yaml, -usps-conv.yaml), then the remaining seeds. After
-# each (dataset, seed) its finished runs go into the committed ledger
-# docs/reproduction/reproduce-cpu.csv and the ledger's table into docs/results.md, so a
+# (configs/reproduce-cpu-usps-inputs.yaml, -usps-conv.yaml), the survey's methods on USPS
+# (configs/survey-cpu.yaml), then the remaining seeds. After each (dataset, seed) its finished
+# runs go into a committed ledger (docs/reproduction/reproduce-cpu.csv; the survey's methods:
+# docs/reproduction/survey.csv) and the ledger's table into docs/results.md, so a
 # campaign can stop (and be resumed on another machine, in another session) at any point
 # without losing a number. Runs are checkpointed: rerunning the script continues where it
 # stopped. Each config runs in runs/<its name>.
@@ -13,13 +14,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cores=${1:-2}
-ledger=docs/reproduction/reproduce-cpu.csv
-mkdir -p "$(dirname "$ledger")"
+mkdir -p docs/reproduction
 
-# run CONFIG DATASET SEED: every (autoencoder, algorithm) of configs/CONFIG.yaml on one
-# (dataset, seed), then the ledger.
+# run CONFIG DATASET SEED [LEDGER]: every (autoencoder, algorithm) of configs/CONFIG.yaml on
+# one (dataset, seed), then the ledger (default docs/reproduction/reproduce-cpu.csv).
 run() {
     local name=$1 dataset=$2 seed=$3 workdir=runs/$1
+    local ledger=${4:-docs/reproduction/reproduce-cpu.csv}
     mkdir -p "$workdir"
     cp "configs/$name.yaml" "$workdir/config.yaml"
     local targets
@@ -43,6 +44,7 @@ for batch in mnist:0 mnist:1 mnist:2 fashion_mnist:0 fashion_mnist:1 fashion_mni
 done
 for seed in 0 1 2 3 4; do run reproduce-cpu-usps-inputs usps_signed "$seed"; done
 for seed in 0 1 2; do run reproduce-cpu-usps-conv usps "$seed"; done
+for seed in 0 1 2; do run survey-cpu usps "$seed" docs/reproduction/survey.csv; done
 for batch in mnist:3 mnist:4 fashion_mnist:3 fashion_mnist:4; do
     run reproduce-cpu "${batch%:*}" "${batch#*:}"
 done
