@@ -27,8 +27,11 @@ from deepclust.settings import for_dataset
 KEY = ["dataset", "ae", "algorithm", "seed"]
 # A ledger's section title in docs/results.md, by the ledger's file name (else the name).
 TITLES = {
-    "reproduce-cpu": "CPU reproduction (configs/reproduce-cpu.yaml)",
-    "survey": "The survey's other methods (configs/survey.yaml, `fast` presets)",
+    "reproduce-cpu": "CPU reproduction (configs/reproduce-cpu.yaml and its USPS companions)",
+    "survey": (
+        "The survey's other methods (configs/survey.yaml: `fast` presets on digits and "
+        "MNIST-test; configs/survey-cpu.yaml: `paper` presets on USPS)"
+    ),
 }
 
 
