@@ -25,7 +25,7 @@ import pytest
 import torch
 import yaml
 
-from deepclust import degenerate, io, outputs, paths, stages
+from deepclust import algorithms, degenerate, io, outputs, paths, stages
 from deepclust.algorithms.base import ClusteringResult
 from deepclust.cli import main
 from deepclust.config import load
@@ -133,6 +133,18 @@ def test_a_collapse_that_stops_changing_is_named_a_collapse_not_convergence():
     assert "only 1 of 40 clusters are non-empty" in text
     assert "since the label update at step 2, which changed 99 % of the labels at once" in text
     assert "a collapse, not convergence" in text
+
+
+def test_fewer_clusters_than_k_is_the_answer_of_a_method_that_chooses_k():
+    """DDC finds its own number of clusters (9 for k = 10 on USPS): not a collapse; one
+    cluster still is. The other methods are held to k."""
+    z = np.random.default_rng(0).standard_normal((90, 4))
+    nine = ClusteringResult(np.arange(90) % 9, z, None, [{"step": 0}])
+    one = ClusteringResult(np.zeros(90, np.int64), z, None, [{"step": 0}])
+    assert degenerate.symptoms(nine, 10, z, chooses_k=True) == []
+    assert degenerate.symptoms(one, 10, z, chooses_k=True) == ["every sample is in one cluster"]
+    assert "only 9 of 10 clusters" in degenerate.symptoms(nine, 10, z)[0]
+    assert algorithms.get("ddc").chooses_k and not algorithms.get("dec").chooses_k
 
 
 @pytest.mark.parametrize(

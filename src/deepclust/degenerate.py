@@ -27,17 +27,25 @@ class DegenerateResultError(RuntimeError):
 
 
 def symptoms(
-    result: ClusteringResult, n_clusters: int, start_embedding: np.ndarray | None = None
+    result: ClusteringResult,
+    n_clusters: int,
+    start_embedding: np.ndarray | None = None,
+    *,
+    chooses_k: bool = False,
 ) -> list[str]:
     """What is degenerate about ``result`` (empty if nothing): fewer than ``n_clusters``
-    non-empty clusters, a non-finite embedding or one whose spread (mean over dimensions of
+    non-empty clusters (for a method that finds its own number, ``chooses_k``: a single
+    cluster), a non-finite embedding or one whose spread (mean over dimensions of
     the standard deviation over samples) changed by more than ``MAX_SPREAD_CHANGE`` from
     ``start_embedding`` (when it has the same dimension) or is zero, and a last-epoch loss
     more than ``MAX_LOSS_GROWTH`` times the first epoch's."""
     history = result.history
     found = int(np.unique(result.labels).size)
     out = []
-    if found < n_clusters:
+    if chooses_k:
+        if found < 2:
+            out.append("every sample is in one cluster")
+    elif found < n_clusters:
         out.append(
             f"only {found} of {n_clusters} clusters are non-empty" + _when(history, n_clusters)
         )

@@ -218,7 +218,7 @@ def _refine(config, spec, algorithm, params, ae, X, initial, k, generator, check
         ae, X, initial, params, generator=generator, progress=config["progress"],
         checkpointer=checkpointer,
     )  # fmt: skip
-    found = degenerate.symptoms(result, k, start_embedding)
+    found = degenerate.symptoms(result, k, start_embedding, chooses_k=spec.chooses_k)
     if found:
         text = degenerate.message(algorithm, result, found)
         if config["on_degenerate"] == "error":

@@ -51,6 +51,8 @@ class Algorithm:
     presets: dict[str, dict] = field(default_factory=dict)
     init: Literal["kmeans", "random", "none"] = "kmeans"
     autoencoder_kinds: tuple[str, ...] = ("dense", "conv")  # the autoencoder kinds it accepts
+    # finds its own number of clusters (DDC): fewer than k is its answer, not a collapse
+    chooses_k: bool = False
 
     def params_from_config(self, cfg: dict | None, dataset: str | None = None):
         """Build the params for ``dataset`` from an ``algorithms.<name>`` block. Later wins:

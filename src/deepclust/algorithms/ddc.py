@@ -3,7 +3,9 @@
 Sequential (survey, paper 000, Sec. 3.1.4 and Appendix Table 3): t-SNE maps the pretrained
 embedding to 2 dimensions, then DDC's extension of density-peak clustering (DPC) finds the
 clusters, without being told k; the number it finds is reported (history
-``n_clusters_found``; the evaluation's ``n_clusters_found`` too).
+``n_clusters_found``; the evaluation's ``n_clusters_found`` too). Fewer than k is its answer,
+not a collapse: the fit stage's degenerate-result check asks it for two clusters, not k
+(``chooses_k``).
 
 The survey describes the DPC extension in one sentence and gives its parameter, ratio = 0.1
 (Table 3). The steps below follow ClustPy's implementation (``DDC_density_peak_clustering``
@@ -210,4 +212,5 @@ ALGORITHM = Algorithm(
     fit=fit,
     presets={"fast": FAST, "tiny": TINY},
     init="none",
+    chooses_k=True,
 )
