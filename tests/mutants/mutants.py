@@ -809,6 +809,15 @@ MUTANTS: list[Mutant] = [
         (alg("test_n2d.py", "test_labels_are_the_mixtures_most_probable_component"),),
         "labels are the mixture's least probable component",
     ),
+    Mutant(
+        "n2d-one-em-start",
+        "n2d",
+        "algorithms/n2d.py",
+        "n_init=params.em_restarts,",
+        "n_init=1,",
+        (alg("test_n2d.py", "test_the_mixture_keeps_the_most_likely_of_its_em_restarts"),),
+        "the mixture keeps its first EM run, not the most likely of em_restarts",
+    ),
     # ---------------------------------------------------------------- den
     Mutant(
         "den-alpha-ignored",
