@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -116,3 +122,19 @@ def test_a_stages_help_lists_each_option_with_its_help(name, capsys):
     for option in STAGES[name].options:
         assert f"--{option.name} {option.name.upper()}" in shown
         assert " ".join((option.help or "").split()) in shown, option.name
+
+
+def test_a_source_checkout_that_was_never_installed_knows_its_version(tmp_path):
+    """``PYTHONPATH=src`` without ``pip install`` (a GPU node's own Python): the version comes
+    from pyproject.toml instead of a PackageNotFoundError at import."""
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "src" / "deepclust", tmp_path / "src" / "deepclust")
+    shutil.copy(root / "pyproject.toml", tmp_path / "pyproject.toml")
+    code = f"import sys; sys.path.insert(0, {str(tmp_path / 'src')!r}); import deepclust; "
+    code += "print(deepclust.__version__)"
+    run = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (
+        run.stdout.strip()
+        == tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    )

@@ -4,9 +4,28 @@ The estimators (``deepclust.DEC``, ``deepclust.IDEC``, ``deepclust.AEKMeans``, â
 ``deepclust.estimators``) load on first use, so ``import deepclust`` stays light.
 """
 
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = version("deepclust")
+
+def _source_version() -> str:
+    """The version in the checkout's pyproject.toml, for a source tree on ``PYTHONPATH`` that
+    was never installed (a GPU node's own Python with ``PYTHONPATH=src``, say)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if not pyproject.is_file():
+        raise ImportError(
+            f"deepclust is not installed and {pyproject} is missing: install it "
+            "(`pip install -e .`) or put a source checkout's src/ on PYTHONPATH"
+        )
+    return tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
+try:
+    __version__ = version("deepclust")
+except PackageNotFoundError:
+    __version__ = _source_version()
 
 
 def __getattr__(name: str):
