@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import socket
+
 import pandas as pd
 import pytest
+import torch
 
 from deepclust import config, ledger, paths
 from deepclust.cli import main
@@ -51,3 +56,18 @@ def test_collect_keeps_one_row_per_run_and_the_section_is_replaced_in_place(tiny
     text = doc.read_text()
     assert text.startswith("# Measured results") and text.count("<!-- end of ledger") == 1
     assert text.index("## campaign") < text.index(f"## `{tiny_run.name}`")
+
+
+def test_a_run_keeps_the_torch_device_and_host_it_ran_with(tiny_run, tmp_path):
+    """A run made on a GPU node and collected on a laptop: its row says the node's."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, ignore=shutil.ignore_patterns(".snakemake"))
+    metrics_file = workdir / paths.RunKey("digits", "dense", "dec", 0).fmt(paths.RUN_METRICS)
+    metrics = json.loads(metrics_file.read_text())
+    metrics.update(torch="2.11.0+cu130", device_name="NVIDIA H200", host="gpu-node-7")
+    metrics_file.write_text(json.dumps(metrics))
+    runs = ledger.collect(config.load(workdir / "config.yaml"), workdir, tmp_path / "l.csv")
+    dec, aekm = (runs[runs["algorithm"] == a].iloc[0] for a in ("dec", "aekm"))
+    assert (dec["torch"], dec["device"], dec["host"]) == ("2.11.0+cu130", "NVIDIA H200",
+                                                          "gpu-node-7")  # fmt: skip
+    assert aekm["host"] == socket.gethostname() and aekm["torch"] == torch.__version__

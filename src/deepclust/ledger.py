@@ -5,8 +5,10 @@ one working session and may run on several machines. ``collect`` adds every fini
 workdir to the ledger (one row per dataset × ae × algorithm × seed, with its scores, its run
 times and what produced it: the settings it ran with, deepclust's and torch's versions, the
 host and the date), so that the results table grows across sessions and each number keeps its
-provenance. A rerun of the same run replaces its row. ``section`` renders the ledger as the
-results table of ``docs/results.md``, between markers that ``write_section`` replaces in place.
+provenance (torch, device and host as the run's metrics record them, so a run collected on
+another machine than it ran on keeps its own). A rerun of the same run replaces its row.
+``section`` renders the ledger as the results table of ``docs/results.md``, between markers
+that ``write_section`` replaces in place.
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
                 "pretrain_runtime_s": float(ae["runtime_s"]),
                 "settings_sha256": _digest(settings),
                 "deepclust": __version__,
-                "torch": torch.__version__,
+                # Where the run computed, as its metrics record it (a run made before they did:
+                # this machine, where campaigns were collected until then).
+                "torch": metrics.get("torch") or torch.__version__,
+                "device": metrics.get("device_name") or "",
                 "scikit_learn": environment()["scikit-learn"],
-                "host": platform.node(),
+                "host": metrics.get("host") or platform.node(),
                 "date": f"{pd.Timestamp.fromtimestamp(metrics_file.stat().st_mtime):%Y-%m-%d}",
             }
         )
