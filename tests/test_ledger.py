@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 
@@ -10,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from deepclust import config, ledger, paths
+from deepclust import config, io, ledger, paths
 from deepclust.cli import main
 
 pytestmark = pytest.mark.slow
@@ -63,9 +62,9 @@ def test_a_run_keeps_the_torch_device_and_host_it_ran_with(tiny_run, tmp_path):
     workdir = tmp_path / "run"
     shutil.copytree(tiny_run, workdir, ignore=shutil.ignore_patterns(".snakemake"))
     metrics_file = workdir / paths.RunKey("digits", "dense", "dec", 0).fmt(paths.RUN_METRICS)
-    metrics = json.loads(metrics_file.read_text())
+    metrics = io.read_json(metrics_file)
     metrics.update(torch="2.11.0+cu130", device_name="NVIDIA H200", host="gpu-node-7")
-    metrics_file.write_text(json.dumps(metrics))
+    io.write_json(metrics_file, metrics)
     runs = ledger.collect(config.load(workdir / "config.yaml"), workdir, tmp_path / "l.csv")
     dec, aekm = (runs[runs["algorithm"] == a].iloc[0] for a in ("dec", "aekm"))
     assert (dec["torch"], dec["device"], dec["host"]) == ("2.11.0+cu130", "NVIDIA H200",
