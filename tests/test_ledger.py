@@ -41,6 +41,9 @@ def test_collect_keeps_one_row_per_run_and_the_section_is_replaced_in_place(tiny
     assert text.index("## campaign") < text.index("## `results`")  # titled by its file name
     assert "| digits | dense | dec |" in text and "| usps | dense | aekm |" in text
     assert "3 runs on" in text and "Pretraining time per seed" in text
+    # its figure, drawn beside the ledger, linked relative to the document
+    assert (tmp_path / "campaign.png").read_bytes()[:4] == b"\x89PNG"
+    assert text.count("](campaign.png)") == 1
     # A second ledger's new section goes after the first one's, before the other sections.
     runs.to_csv(tmp_path / "survey.csv", index=False)
     ledger.write_section(tmp_path / "survey.csv", doc)
@@ -54,6 +57,7 @@ def test_collect_keeps_one_row_per_run_and_the_section_is_replaced_in_place(tiny
     results_document([tiny_run], None, doc, (book,))
     text = doc.read_text()
     assert text.startswith("# Measured results") and text.count("<!-- end of ledger") == 1
+    assert "](campaign.png)" in text
     assert text.index("## campaign") < text.index(f"## `{tiny_run.name}`")
 
 

@@ -71,6 +71,37 @@ def test_metrics_figure(tmp_path, figures):
     assert [t.get_text() for t in b.get_legend().get_texts()] == ["dec"]
 
 
+def test_ledger_figure_draws_each_seed_the_mean_and_every_published_number(tmp_path, figures):
+    runs = pd.DataFrame(
+        {
+            "dataset": ["mnist"] * 4 + ["usps"],
+            "ae": ["dense", "conv", "dense", "dense", "dense"],
+            "algorithm": ["dec", "dekm", "dec", "aekm", "n2d"],
+            "seed": [1, 0, 0, 0, 0],
+            "acc": [0.9, 0.6, 0.8, 0.7, 0.95],
+        }
+    )
+    points = plots.ledger_points(runs)
+    # the dense autoencoder first, methods in the fixed order, another autoencoder named
+    assert list(points["label"]) == ["aekm", "dec", "dekm (conv)", "n2d"]
+    dec = points.iloc[1]
+    assert dec["seeds"] == [0.8, 0.9] and dec["mean"] == pytest.approx(0.85)
+    paper = sorted({r.value for r in published.lookup("mnist", "dec", "acc")})
+    assert dec["published"] == paper and 0.843 in paper  # DEC's own paper among them
+    assert points.iloc[3]["published"] == []  # no N2D number for USPS
+
+    plots.ledger_figure(runs, tmp_path / "ledger.png")
+    _png(tmp_path / "ledger.png")
+    [fig] = figures
+    mnist, usps = fig.axes
+    assert (mnist.get_title(loc="left"), usps.get_title(loc="left")) == ("mnist", "usps")
+    assert [t.get_text() for t in mnist.get_yticklabels()] == ["aekm", "dec", "dekm (conv)"]
+    drawn = {tuple(np.round(xy, 6)) for c in mnist.collections for xy in c.get_offsets()}
+    assert {(80.0, 1.0), (90.0, 1.0)} <= drawn  # DEC's seeds on its line
+    assert {(round(100 * v, 6), 1.0) for v in paper} <= drawn  # every published DEC number
+    assert [line.get_xdata()[0] for line in mnist.lines] == pytest.approx([70, 85, 60])  # means
+
+
 def test_pretraining_figure(tmp_path, figures):
     steps = np.arange(1, 51)
     histories = {

@@ -8,13 +8,15 @@ host and the date), so that the results table grows across sessions and each num
 provenance (torch, device and host as the run's metrics record them, so a run collected on
 another machine than it ran on keeps its own). A rerun of the same run replaces its row.
 ``section`` renders the ledger as the results table of ``docs/results.md``, between markers
-that ``write_section`` replaces in place.
+that ``write_section`` replaces in place, under its figure (``figure``: each seed's ACC beside
+the published numbers, a PNG beside the CSV, which ``collect`` redraws).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -77,11 +79,20 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
     merged = pd.concat([old, new], ignore_index=True).drop_duplicates(KEY, keep="last")
     merged = merged.sort_values(KEY, kind="stable").reset_index(drop=True)
     io.write_csv(ledger, merged)
+    from deepclust.plots import ledger_figure
+
+    ledger_figure(merged, figure(ledger))
     return merged
 
 
-def section(ledger: Path) -> str:
-    """The ledger's results table beside the published numbers (Markdown, with markers)."""
+def figure(ledger: Path) -> Path:
+    """The ledger's figure: ``reproduce-cpu.csv`` → ``reproduce-cpu.png`` beside it."""
+    return Path(ledger).with_suffix(".png")
+
+
+def section(ledger: Path, document: Path) -> str:
+    """The ledger's results table beside the published numbers (Markdown, with markers),
+    under its figure where one was drawn (linked relative to ``document``)."""
     title = TITLES.get(Path(ledger).stem, Path(ledger).stem)
     from deepclust.report import markdown_table, results_table
 
@@ -95,6 +106,7 @@ def section(ledger: Path) -> str:
         f"{_begin(ledger)}\n## {title}\n\n"
         f"Generated from the ledger `{ledger}` (`deepclust collect`; one row per run with its "
         f"settings, versions, host and date): {len(runs)} runs on {hosts}, {dates}.\n\n"
+        + _figure_link(ledger, document)
         + markdown_table(results_table(summary))
         + "\nPretraining time per seed (mean): "
         + ", ".join(f"{d}/{a} {s / 60:.1f} min" for (d, a), s in seconds.items())
@@ -107,7 +119,7 @@ def write_section(ledger: Path, document: Path) -> None:
     """Replace the ledger's section of ``document``; a new one goes after the other ledgers'
     sections (where ``results_document`` puts them), else before the first ``## ``."""
     text = Path(document).read_text()
-    new = section(ledger)
+    new = section(ledger, document)
     begin, end = _begin(ledger), _end(ledger)
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
@@ -123,6 +135,13 @@ def write_section(ledger: Path, document: Path) -> None:
             at = len(text) if at < 0 else at + 1
         text = text[:at] + new + "\n" + text[at:]
     io.write_text(document, text)
+
+
+def _figure_link(ledger: Path, document: Path) -> str:
+    if not figure(ledger).is_file():
+        return ""
+    link = Path(os.path.relpath(figure(ledger), Path(document).parent)).as_posix()
+    return f"![Each seed's ACC beside the published numbers]({link})\n\n"
 
 
 def _begin(ledger: Path) -> str:

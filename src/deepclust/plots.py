@@ -25,7 +25,10 @@ plt = require("matplotlib.pyplot", "Figures")
 log = logging.getLogger("deepclust")
 
 # A fixed order, so an algorithm has the same colour whichever others are in a figure.
-KNOWN_ALGORITHMS = ("aekm", "dec", "idec", "dcn", "aec", "dkm", "dekm", "dynae", "damic", "dcec")
+KNOWN_ALGORITHMS = (
+    *("aekm", "dec", "idec", "dcn", "aec", "dkm", "dekm", "dynae", "damic", "dcec"),
+    *("n2d", "den", "ddc", "acedec", "dipencoder", "vade"),  # the survey's (issue 19)
+)
 MAX_EMBEDDING_POINTS = 5000  # UMAP / t-SNE input is subsampled (deterministically) above this
 HISTORY_KEYS = (  # every other column of a training history is a loss term
     "step", "epoch", "delta_label", "n_changed", "n_clusters_found", "phase",
@@ -40,11 +43,13 @@ HISTORY_KEYS = (  # every other column of a training history is a loss term
 
 
 def algorithm_colors(algorithms: list[str]) -> dict[str, tuple]:
-    """One fixed colour per algorithm, the same in every figure."""
-    cmap = plt.get_cmap("tab10")
+    """One fixed colour per algorithm, the same in every figure: tab10's ten, then the light
+    shades of tab20 (the next ten), then tab10 again."""
+    tab10, tab20 = plt.get_cmap("tab10").colors, plt.get_cmap("tab20").colors
+    palette = [*tab10, *tab20[1::2]]
     others = sorted(set(algorithms) - set(KNOWN_ALGORITHMS))
     order = [*KNOWN_ALGORITHMS, *others]
-    return {name: cmap(order.index(name) % 10) for name in algorithms}
+    return {name: (*palette[order.index(name) % 20], 1.0) for name in algorithms}
 
 
 def class_colors(n: int) -> np.ndarray:
@@ -96,6 +101,64 @@ def metrics_figure(summary: pd.DataFrame, out: str | Path) -> None:
     axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     _save(fig, out, dpi=120)
+
+
+def ledger_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """What :func:`ledger_figure` draws, one row per dataset × ae × algorithm (datasets in
+    ledger order; the dense autoencoder first, algorithms in :data:`KNOWN_ALGORITHMS`' order):
+    each seed's ACC, their mean, and every distinct published ACC for the method (fractions)."""
+    from deepclust import published
+
+    datasets = list(dict.fromkeys(runs["dataset"]))
+    order = [*KNOWN_ALGORITHMS, *sorted(set(runs["algorithm"]) - set(KNOWN_ALGORITHMS))]
+    groups = sorted(
+        runs.groupby(["dataset", "ae", "algorithm"]),
+        key=lambda g: (datasets.index(g[0][0]), g[0][1] != "dense", g[0][1], order.index(g[0][2])),
+    )
+    rows = []
+    for (dataset, ae, algorithm), group in groups:
+        found = published.lookup(dataset, algorithm, "acc")
+        rows.append(
+            {
+                "dataset": dataset,
+                "label": algorithm if ae == "dense" else f"{algorithm} ({ae})",
+                "algorithm": algorithm,
+                "seeds": group.sort_values("seed")["acc"].tolist(),
+                "mean": group["acc"].mean(),
+                "published": sorted({r.value for r in found}),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ledger_figure(runs: pd.DataFrame, out: str | Path) -> None:
+    """A campaign's ledger at a glance: one panel per dataset, one line per method, each seed's
+    ACC a dot, the mean a bar, every published ACC for that method and dataset a black diamond."""
+    points = ledger_points(runs)
+    datasets = list(dict.fromkeys(points["dataset"]))
+    heights = [0.9 + 0.32 * (points["dataset"] == d).sum() for d in datasets]
+    fig, axes = plt.subplots(
+        len(datasets), 1, figsize=(6.5, sum(heights)), squeeze=False, sharex=True,
+        gridspec_kw={"height_ratios": heights},
+    )  # fmt: skip
+    colors = algorithm_colors(list(points["algorithm"].unique()))
+    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
+        rows = points[points["dataset"] == dataset].reset_index(drop=True)
+        for y, row in rows.iterrows():
+            color = colors[row["algorithm"]]
+            ax.scatter(100 * np.asarray(row["seeds"]), [y] * len(row["seeds"]), s=18,
+                       color=color, alpha=0.7, zorder=3)  # fmt: skip
+            ax.plot([100 * row["mean"]] * 2, [y - 0.3, y + 0.3], color=color, lw=2.5, zorder=2)
+            paper = 100 * np.asarray(row["published"])
+            ax.scatter(paper, [y] * len(paper), marker="D", s=22, facecolor="none",
+                       edgecolor="black", zorder=4)  # fmt: skip
+        ax.set_yticks(range(len(rows)), rows["label"])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_title(dataset, loc="left", fontsize="medium")
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("ACC (%): dots = seeds, bar = mean, ◇ = published")
+    fig.tight_layout()
+    _save(fig, out)
 
 
 def pretraining_figure(histories: dict[tuple[str, int], pd.DataFrame], title: str, out) -> None:

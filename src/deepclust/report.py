@@ -264,7 +264,7 @@ def results_document(
         f"{pd.Timestamp.now():%Y-%m-%d}, {platform.machine()} with {os.cpu_count()} cores, "
         f"torch {torch.__version__}, device: CPU.\n\n" + FOOTNOTE + "\n"
     ]
-    parts += [ledger.section(Path(book)) + "\n" for book in ledgers]
+    parts += [ledger.section(Path(book), out) + "\n" for book in ledgers]
     for workdir in map(Path, workdirs):
         cfg = yaml.safe_load((workdir / "config.yaml").read_text())
         aes = "; ".join(
