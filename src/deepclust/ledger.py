@@ -34,7 +34,8 @@ TITLES = {
     "reproduce-cpu": "CPU reproduction (configs/reproduce-cpu.yaml and its USPS companions)",
     "survey": (
         "The survey's other methods (configs/survey.yaml: `fast` presets on digits and "
-        "MNIST-test; configs/survey-cpu.yaml: `paper` presets on USPS)"
+        "MNIST-test; configs/survey-cpu.yaml and survey-cpu-mnist.yaml: `paper` presets on "
+        "USPS and MNIST-full)"
     ),
 }
 
