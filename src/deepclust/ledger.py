@@ -41,7 +41,8 @@ TITLES = {
 
 
 def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
-    """Add the runs of ``config`` that have finished in ``workdir`` to ``ledger``; return it."""
+    """Add the runs of ``config`` that have finished in ``workdir`` to ``ledger`` and redraw
+    its :func:`figure`; return the ledger."""
     import torch
 
     from deepclust import __version__

@@ -47,9 +47,13 @@ def algorithm_colors(algorithms: list[str]) -> dict[str, tuple]:
     shades of tab20 (the next ten), then tab10 again."""
     tab10, tab20 = plt.get_cmap("tab10").colors, plt.get_cmap("tab20").colors
     palette = [*tab10, *tab20[1::2]]
-    others = sorted(set(algorithms) - set(KNOWN_ALGORITHMS))
-    order = [*KNOWN_ALGORITHMS, *others]
+    order = algorithm_order(algorithms)
     return {name: (*palette[order.index(name) % 20], 1.0) for name in algorithms}
+
+
+def algorithm_order(algorithms) -> list[str]:
+    """:data:`KNOWN_ALGORITHMS`, then any others among ``algorithms`` by name."""
+    return [*KNOWN_ALGORITHMS, *sorted(set(algorithms) - set(KNOWN_ALGORITHMS))]
 
 
 def class_colors(n: int) -> np.ndarray:
@@ -110,7 +114,7 @@ def ledger_points(runs: pd.DataFrame) -> pd.DataFrame:
     from deepclust import published
 
     datasets = list(dict.fromkeys(runs["dataset"]))
-    order = [*KNOWN_ALGORITHMS, *sorted(set(runs["algorithm"]) - set(KNOWN_ALGORITHMS))]
+    order = algorithm_order(runs["algorithm"])
     groups = sorted(
         runs.groupby(["dataset", "ae", "algorithm"]),
         key=lambda g: (datasets.index(g[0][0]), g[0][1] != "dense", g[0][1], order.index(g[0][2])),
