@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
 
-from deepclust import algorithms, degenerate, io, outputs, paths, stages
+from deepclust import algorithms, degenerate, evaluate, io, outputs, paths, stages
 from deepclust.algorithms.base import ClusteringResult
 from deepclust.cli import main
 from deepclust.config import load
@@ -113,6 +114,20 @@ def test_with_on_degenerate_warn_the_run_is_kept_marked_and_the_summary_says_so(
     assert main(cmd) == 0
     table = (results / "summary.md").read_text()
     assert "| dec ⚠ |" in table and "⚠ degenerate runs" in table and "digits/dense/dec: 1" in table
+
+
+def test_a_table_marks_runs_the_fit_stage_marked_and_old_runs_that_lost_clusters():
+    """Runs from before the fit stage checked carry no mark: fewer clusters than k marks them,
+    except for a method that finds its own number (DDC's 9 density peaks are its answer)."""
+    runs = pd.DataFrame(
+        {
+            "algorithm": ["dkm", "dkm", "ddc", "dec", "dec"],
+            "degenerate": [np.nan, "", np.nan, "the loss grew from 1 to 900", np.nan],
+            "n_clusters": [10, 10, 10, 10, np.nan],  # NaN: a ledger row collected before
+            "n_clusters_found": [9, 10, 9, 10, 7],
+        }
+    )
+    assert evaluate.degenerate_runs(runs).tolist() == [True, False, False, True, False]
 
 
 def test_a_collapse_that_stops_changing_is_named_a_collapse_not_convergence():

@@ -74,3 +74,22 @@ def test_a_run_keeps_the_torch_device_and_host_it_ran_with(tiny_run, tmp_path):
     assert (dec["torch"], dec["device"], dec["host"]) == ("2.11.0+cu130", "NVIDIA H200",
                                                           "gpu-node-7")  # fmt: skip
     assert aekm["host"] == socket.gethostname() and aekm["torch"] == torch.__version__
+
+
+def test_a_degenerate_run_counts_in_the_mean_and_is_marked(tiny_run, tmp_path):
+    """A campaign reports every seed: a run kept under ``on_degenerate: warn`` is in the
+    ledger and its table's mean, marked as degenerate."""
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_run, workdir, ignore=shutil.ignore_patterns(".snakemake"))
+    metrics_file = workdir / paths.RunKey("digits", "dense", "dec", 0).fmt(paths.RUN_METRICS)
+    metrics = io.read_json(metrics_file)
+    metrics.update(degenerate="only 8 of 10 clusters are non-empty", n_clusters_found=8)
+    io.write_json(metrics_file, metrics)
+    book = tmp_path / "campaign.csv"
+    runs = ledger.collect(config.load(workdir / "config.yaml"), workdir, book)
+    dec = runs[runs["algorithm"] == "dec"].iloc[0]
+    assert (dec["n_clusters"], dec["n_clusters_found"]) == (10, 8)
+    assert dec["degenerate"] == "only 8 of 10 clusters are non-empty"
+    text = ledger.section(book, tmp_path / "results.md")
+    assert f"| digits | dense | dec ⚠ 1 degenerate | {100 * dec['acc']:.1f} |" in text
+    assert "| digits | dense | aekm |" in text  # the other run is not marked

@@ -9,6 +9,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.markers import MarkerStyle
 
 from deepclust import metrics, plots, published
 
@@ -79,6 +80,7 @@ def test_ledger_figure_draws_each_seed_the_mean_and_every_published_number(tmp_p
             "algorithm": ["dec", "dekm", "dec", "aekm", "n2d"],
             "seed": [1, 0, 0, 0, 0],
             "acc": [0.9, 0.6, 0.8, 0.7, 0.95],
+            "degenerate": ["only 8 of 10 clusters are non-empty", "", "", "", ""],
         }
     )
     points = plots.ledger_points(runs)
@@ -86,6 +88,7 @@ def test_ledger_figure_draws_each_seed_the_mean_and_every_published_number(tmp_p
     assert list(points["label"]) == ["aekm", "dec", "dekm (conv)", "n2d"]
     dec = points.iloc[1]
     assert dec["seeds"] == [0.8, 0.9] and dec["mean"] == pytest.approx(0.85)
+    assert dec["degenerate"] == [False, True]  # seed 1's run is degenerate: in the mean, marked
     paper = sorted({r.value for r in published.lookup("mnist", "dec", "acc")})
     assert dec["published"] == paper and 0.843 in paper  # DEC's own paper among them
     assert points.iloc[3]["published"] == []  # no N2D number for USPS
@@ -98,6 +101,10 @@ def test_ledger_figure_draws_each_seed_the_mean_and_every_published_number(tmp_p
     assert [t.get_text() for t in mnist.get_yticklabels()] == ["aekm", "dec", "dekm (conv)"]
     drawn = {tuple(np.round(xy, 6)) for c in mnist.collections for xy in c.get_offsets()}
     assert {(80.0, 1.0), (90.0, 1.0)} <= drawn  # DEC's seeds on its line
+    marker = {tuple(np.round(xy, 6)): c for c in mnist.collections for xy in c.get_offsets()}
+    cross = MarkerStyle("x").get_path().transformed(MarkerStyle("x").get_transform())
+    assert np.allclose(marker[(90.0, 1.0)].get_paths()[0].vertices, cross.vertices)  # degenerate
+    assert len(marker[(80.0, 1.0)].get_paths()[0].vertices) != len(cross.vertices)  # a dot
     assert {(round(100 * v, 6), 1.0) for v in paper} <= drawn  # every published DEC number
     assert [line.get_xdata()[0] for line in mnist.lines] == pytest.approx([70, 85, 60])  # means
 

@@ -2,11 +2,13 @@
 
 A CPU reproduction of the published tables (``configs/reproduce-cpu.yaml``) takes longer than
 one working session and may run on several machines. ``collect`` adds every finished run of a
-workdir to the ledger (one row per dataset × ae × algorithm × seed, with its scores, its run
-times and what produced it: the settings it ran with, deepclust's and torch's versions, the
-host and the date), so that the results table grows across sessions and each number keeps its
-provenance (torch, device and host as the run's metrics record them, so a run collected on
-another machine than it ran on keeps its own). A rerun of the same run replaces its row.
+workdir to the ledger (one row per dataset × ae × algorithm × seed, with its scores, what was
+degenerate about it, its run times and what produced it: the settings it ran with, deepclust's
+and torch's versions, the host and the date), so that the results table grows across sessions
+and each number keeps its provenance (torch, device and host as the run's metrics record them,
+so a run collected on another machine than it ran on keeps its own). A rerun of the same run
+replaces its row. A degenerate run kept under ``on_degenerate: warn`` counts in the means and
+is marked: a campaign reports every seed it ran.
 ``section`` renders the ledger as the results table of ``docs/results.md``, between markers
 that ``write_section`` replaces in place, under its figure (``figure``: each seed's ACC beside
 the published numbers, a PNG beside the CSV, which ``collect`` redraws).
@@ -63,6 +65,8 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
         rows.append(
             {
                 **{k: metrics[k] for k in (*KEY, "acc", "nmi", "ari", "n_clusters_found")},
+                "n_clusters": metrics.get("n_clusters"),
+                "degenerate": metrics.get("degenerate") or "",
                 "runtime_s": metrics["runtime_s"],
                 "pretrain_runtime_s": float(ae["runtime_s"]),
                 "settings_sha256": _digest(settings),

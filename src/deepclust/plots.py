@@ -110,8 +110,10 @@ def metrics_figure(summary: pd.DataFrame, out: str | Path) -> None:
 def ledger_points(runs: pd.DataFrame) -> pd.DataFrame:
     """What :func:`ledger_figure` draws, one row per dataset × ae × algorithm (datasets in
     ledger order; the dense autoencoder first, algorithms in :data:`KNOWN_ALGORITHMS`' order):
-    each seed's ACC, their mean, and every distinct published ACC for the method (fractions)."""
+    each seed's ACC and whether it is degenerate, their mean, and every distinct published ACC
+    for the method (fractions)."""
     from deepclust import published
+    from deepclust.evaluate import degenerate_runs
 
     datasets = list(dict.fromkeys(runs["dataset"]))
     order = algorithm_order(runs["algorithm"])
@@ -122,12 +124,14 @@ def ledger_points(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (dataset, ae, algorithm), group in groups:
         found = published.lookup(dataset, algorithm, "acc")
+        group = group.sort_values("seed")
         rows.append(
             {
                 "dataset": dataset,
                 "label": algorithm if ae == "dense" else f"{algorithm} ({ae})",
                 "algorithm": algorithm,
-                "seeds": group.sort_values("seed")["acc"].tolist(),
+                "seeds": group["acc"].tolist(),
+                "degenerate": degenerate_runs(group).tolist(),
                 "mean": group["acc"].mean(),
                 "published": sorted({r.value for r in found}),
             }
@@ -137,7 +141,8 @@ def ledger_points(runs: pd.DataFrame) -> pd.DataFrame:
 
 def ledger_figure(runs: pd.DataFrame, out: str | Path) -> None:
     """A campaign's ledger at a glance: one panel per dataset, one line per method, each seed's
-    ACC a dot, the mean a bar, every published ACC for that method and dataset a black diamond."""
+    ACC a dot (a cross where the run is degenerate), the mean a bar, every published ACC for that
+    method and dataset a black diamond."""
     points = ledger_points(runs)
     datasets = list(dict.fromkeys(points["dataset"]))
     heights = [0.9 + 0.32 * (points["dataset"] == d).sum() for d in datasets]
@@ -150,8 +155,9 @@ def ledger_figure(runs: pd.DataFrame, out: str | Path) -> None:
         rows = points[points["dataset"] == dataset].reset_index(drop=True)
         for y, row in rows.iterrows():
             color = colors[row["algorithm"]]
-            ax.scatter(100 * np.asarray(row["seeds"]), [y] * len(row["seeds"]), s=18,
-                       color=color, alpha=0.7, zorder=3)  # fmt: skip
+            acc, bad = 100 * np.asarray(row["seeds"]), np.asarray(row["degenerate"], bool)
+            ax.scatter(acc[~bad], [y] * int((~bad).sum()), s=18, color=color, alpha=0.7, zorder=3)
+            ax.scatter(acc[bad], [y] * int(bad.sum()), s=30, marker="x", color=color, zorder=3)
             ax.plot([100 * row["mean"]] * 2, [y - 0.3, y + 0.3], color=color, lw=2.5, zorder=2)
             paper = 100 * np.asarray(row["published"])
             ax.scatter(paper, [y] * len(paper), marker="D", s=22, facecolor="none",
@@ -160,7 +166,7 @@ def ledger_figure(runs: pd.DataFrame, out: str | Path) -> None:
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_title(dataset, loc="left", fontsize="medium")
         ax.grid(axis="x", alpha=0.3)
-    axes[-1, 0].set_xlabel("ACC (%): dots = seeds, bar = mean, ◇ = published")
+    axes[-1, 0].set_xlabel("ACC (%): dots = seeds (× degenerate), bar = mean, ◇ = published")
     fig.tight_layout()
     _save(fig, out)
 
