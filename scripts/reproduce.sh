@@ -3,12 +3,13 @@
 # (dataset, seed) at a time in the order that answers the most first: MNIST-full seeds 0-2,
 # Fashion-MNIST seeds 0-2, the five USPS seeds, DKM and DEKM on USPS with their authors' inputs
 # (configs/reproduce-cpu-usps-inputs.yaml, -usps-conv.yaml), the survey's methods on USPS
-# (configs/survey-cpu.yaml), then the remaining seeds. After each (dataset, seed) its finished
+# (configs/survey-cpu.yaml) and on MNIST-full (configs/survey-cpu-mnist.yaml, on the campaign's
+# autoencoders), then the remaining seeds. After each (dataset, seed) its finished
 # runs go into a committed ledger (docs/reproduction/reproduce-cpu.csv; the survey's methods:
 # docs/reproduction/survey.csv) and the ledger's table into docs/results.md, so a
 # campaign can stop (and be resumed on another machine, in another session) at any point
 # without losing a number. Runs are checkpointed: rerunning the script continues where it
-# stopped. Each config runs in runs/<its name>.
+# stopped. Each config runs in runs/<its name>, survey-cpu-mnist in runs/reproduce-cpu.
 #   bash scripts/reproduce.sh [CORES]     (needs DEEPCLUST_MIRROR or internet; ~3 h per
 #                                          MNIST-full or Fashion-MNIST seed on 2 cores)
 set -euo pipefail
@@ -16,15 +17,19 @@ cd "$(dirname "$0")/.."
 cores=${1:-2}
 mkdir -p docs/reproduction
 
-# run CONFIG DATASET SEED [LEDGER]: every (autoencoder, algorithm) of configs/CONFIG.yaml on
-# one (dataset, seed), then the ledger (default docs/reproduction/reproduce-cpu.csv).
+# run CONFIG DATASET SEED [LEDGER [WORKDIR]]: every (autoencoder, algorithm) of
+# configs/CONFIG.yaml on one (dataset, seed), then the ledger (default
+# docs/reproduction/reproduce-cpu.csv). In another config's WORKDIR (default runs/CONFIG) the
+# config is copied as CONFIG.yaml beside that one's config.yaml, and the jobs whose settings
+# are the same (pretraining, k-means) reuse its files.
 run() {
-    local name=$1 dataset=$2 seed=$3 workdir=runs/$1
-    local ledger=${4:-docs/reproduction/reproduce-cpu.csv}
+    local name=$1 dataset=$2 seed=$3 workdir=${5:-runs/$1}
+    local ledger=${4:-docs/reproduction/reproduce-cpu.csv} config=$workdir/config.yaml
+    [[ $workdir == "runs/$name" ]] || config=$workdir/$name.yaml
     mkdir -p "$workdir"
-    cp "configs/$name.yaml" "$workdir/config.yaml"
+    cp "configs/$name.yaml" "$config"
     local targets
-    mapfile -t targets < <(.venv/bin/python - "$workdir/config.yaml" "$dataset" "$seed" <<'PY'
+    mapfile -t targets < <(.venv/bin/python - "$config" "$dataset" "$seed" <<'PY'
 import sys, yaml
 config = yaml.safe_load(open(sys.argv[1]))
 for ae in config["autoencoders"]:
@@ -32,9 +37,9 @@ for ae in config["autoencoders"]:
         print(f"data/runs/{sys.argv[2]}/{ae}/{algorithm}/seed-{sys.argv[3]}/metrics.json")
 PY
     )
-    .venv/bin/snakemake -s Snakefile -d "$workdir" --configfile "$workdir/config.yaml" \
+    .venv/bin/snakemake -s Snakefile -d "$workdir" --configfile "$config" \
         --cores "$cores" --keep-going "${targets[@]}" || echo "reproduce.sh: $name $dataset:$seed had failures"
-    .venv/bin/deepclust collect --config "$workdir/config.yaml" --workdir "$workdir" \
+    .venv/bin/deepclust collect --config "$config" --workdir "$workdir" \
         --ledger "$ledger" --doc docs/results.md
 }
 
@@ -45,6 +50,9 @@ done
 for seed in 0 1 2 3 4; do run reproduce-cpu-usps-inputs usps_signed "$seed"; done
 for seed in 0 1 2; do run reproduce-cpu-usps-conv usps "$seed"; done
 for seed in 0 1 2; do run survey-cpu usps "$seed" docs/reproduction/survey.csv; done
+for seed in 0 1 2; do
+    run survey-cpu-mnist mnist "$seed" docs/reproduction/survey.csv runs/reproduce-cpu
+done
 for batch in mnist:3 mnist:4 fashion_mnist:3 fashion_mnist:4; do
     run reproduce-cpu "${batch%:*}" "${batch#*:}"
 done
