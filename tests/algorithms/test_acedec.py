@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 from deepclust import metrics
 from deepclust.algorithms import acedec
+from deepclust.algorithms.base import InitialClustering
+from deepclust.models.autoencoder import embed
 from tests.algorithms.pretrained import kmeans_start, pretrained_tiny
 
 
@@ -77,3 +79,43 @@ def test_aec_epoch_update_hand_values():
     # then the nearest new center in feature 0 (1, 7, 5): 0 → 1, 2 → 1, 10 → 7, 4 → 5
     # (the old centers, −10, 9, 5, would send the first sample to cluster 2)
     assert new_labels.tolist() == [0, 0, 1, 2]
+
+
+def test_lonely_threshold_is_the_floor_of_the_root_of_the_iteration():
+    assert [acedec.lonely_threshold(i) for i in (0, 1, 3, 4, 15, 16, 10000)] == [
+        1, 1, 1, 2, 3, 4, 100
+    ]  # fmt: skip
+
+
+def test_reinitialise_center_hand_values():
+    """Center 1 is far from every row; wherever on the rows it lands, two Lloyd steps in
+    feature 0 (β = (1, 0)) split the rows into {0, 1} and {10, 11}."""
+    y = torch.tensor([[0.0, 5.0], [1.0, -5.0], [10.0, 0.0], [11.0, 0.0]])
+    for seed in range(4):
+        centers = torch.tensor([[0.5, 0.0], [100.0, 0.0]])
+        counts = torch.tensor([7.0, 0.0])
+        generator = torch.Generator().manual_seed(seed)
+        beta_ci = torch.tensor([1.0, 0.0])
+        acedec.reinitialise_center(1, y, centers, counts, beta_ci, generator, lloyd_steps=3)
+        got = sorted(centers.tolist())
+        assert got == [[0.5, 0.0], [10.5, 0.0]]  # means of {0, 1} and {10, 11}
+        assert counts.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("reinit", [True, False])
+def test_a_center_left_empty_is_reinitialised(blobs, reinit):
+    """A start whose third center is far from every sample: with ClustPy's re-initialisation
+    the run ends with all three clusters; without, that center never gets a sample."""
+    X, y = blobs
+    start_ae = pretrained_tiny(X)
+    start = kmeans_start(start_ae, X, 3)
+    centers = torch.as_tensor(start.centers).clone()
+    centers[2] = 100.0
+    labels = torch.cdist(embed(start_ae, X).detach(), centers[:2]).argmin(dim=1)
+    broken = InitialClustering(labels=labels.numpy(), centers=centers.numpy())
+    params = acedec.ACeDeCParams(max_iter=60, batch_size=30, reinit_empty=reinit)
+    result = acedec.fit(start_ae, X, broken, params, generator=torch.Generator(), progress=False)
+    found = len(set(result.labels.tolist()))
+    assert found == (3 if reinit else 2)
+    if reinit:
+        assert metrics.acc(y, result.labels) == 1.0

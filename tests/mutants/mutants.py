@@ -978,6 +978,33 @@ MUTANTS: list[Mutant] = [
         (behaviour("acedec"),),
         "ACe/DeC on DCN never moves its centers (the mini-batch k-means step skipped)",
     ),
+    Mutant(
+        "acedec-reinit-never",
+        "acedec",
+        "algorithms/acedec.py",
+        "state.lonely += hits == 0",
+        "state.lonely *= 0",
+        (alg("test_acedec.py", "test_a_center_left_empty_is_reinitialised"),),
+        "a center left without samples is never re-initialised and stays empty",
+    ),
+    Mutant(
+        "acedec-reinit-without-lloyd",
+        "acedec",
+        "algorithms/acedec.py",
+        "centers.copy_(cluster_means(y, labels, centers))",
+        "centers.copy_(centers)",
+        (alg("test_acedec.py", "test_reinitialise_center_hand_values"),),
+        "a re-initialised center stays on its random sample: the Lloyd steps do nothing",
+    ),
+    Mutant(
+        "acedec-reinit-threshold-linear",
+        "acedec",
+        "algorithms/acedec.py",
+        "return max(1, math.isqrt(iteration))",
+        "return max(1, iteration // 2)",
+        (alg("test_acedec.py", "test_lonely_threshold_is_the_floor_of_the_root_of_the_iteration"),),
+        "the patience for an empty center grows linearly with the iteration, not as its root",
+    ),
     # ---------------------------------------------------------------- dipencoder
     Mutant(
         "dipencoder-pair-sign-flipped",
