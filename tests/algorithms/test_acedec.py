@@ -87,6 +87,12 @@ def test_lonely_threshold_is_the_floor_of_the_root_of_the_iteration():
     ]  # fmt: skip
 
 
+def test_count_lonely_counts_empty_batches_in_a_row():
+    lonely = torch.tensor([0, 3, 5])
+    # center 0 got two samples, center 1 none (4 in a row), center 2 one: its count restarts
+    assert acedec.count_lonely(lonely, torch.tensor([0, 0, 2])).tolist() == [0, 4, 0]
+
+
 def test_reinitialise_center_hand_values():
     """Center 1 is far from every row; wherever on the rows it lands, two Lloyd steps in
     feature 0 (β = (1, 0)) split the rows into {0, 1} and {10, 11}."""
