@@ -984,7 +984,7 @@ MUTANTS: list[Mutant] = [
         "algorithms/acedec.py",
         "state.lonely = count_lonely(state.lonely, state.batch_labels)",
         "state.lonely = 0 * state.lonely",
-        (alg("test_acedec.py", "test_a_center_left_empty_is_reinitialised"),),
+        (alg("test_acedec.py", "test_a_center_left_empty_is_reinitialised[True]"),),
         "a center left without samples is never re-initialised and stays empty",
     ),
     Mutant(
