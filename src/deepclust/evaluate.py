@@ -20,14 +20,15 @@ def degenerate_runs(runs: pd.DataFrame) -> pd.Series:
     """Which runs are degenerate: marked so by the fit stage (``on_degenerate: warn``) or, for
     a method given k (not DDC, which finds its own number), with fewer clusters found than the
     dataset has (a run made before the fit stage checked)."""
-    from deepclust.algorithms import registry
-
     symptoms = runs["degenerate"] if "degenerate" in runs else pd.Series(index=runs.index)
     marked = symptoms.notna() & (symptoms.astype(str) != "")  # empty, or NaN read from a CSV
-    if "n_clusters" in runs:
+    short = runs["n_clusters_found"] < runs["n_clusters"] if "n_clusters" in runs else False
+    if np.any(short):  # only then the registry (and torch, which summarize otherwise skips)
+        from deepclust.algorithms import registry
+
         known = registry()
         given_k = ~runs["algorithm"].map(lambda a: a in known and known[a].chooses_k)
-        marked = marked | (given_k & (runs["n_clusters_found"] < runs["n_clusters"]))
+        marked = marked | (given_k & short)
     return pd.Series(marked, index=runs.index, dtype=bool)
 
 
