@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The CPU reproduction campaign (configs/reproduce-cpu.yaml and its three USPS companions), one
+# The CPU reproduction campaign (configs/reproduce-cpu.yaml and its two USPS companions), one
 # (dataset, seed) at a time in the order that answers the most first: MNIST-full seeds 0-2,
-# Fashion-MNIST seeds 0-2 (pretrained in bf16), the five USPS seeds, the same in bf16
-# (configs/reproduce-cpu-usps-bf16.yaml), DKM and DEKM on USPS with their authors' inputs
+# Fashion-MNIST seeds 0-2, the five USPS seeds, DKM and DEKM on USPS with their authors' inputs
 # (configs/reproduce-cpu-usps-inputs.yaml, -usps-conv.yaml), the survey's methods on USPS
 # (configs/survey-cpu.yaml) and on MNIST-full (configs/survey-cpu-mnist.yaml, on the campaign's
 # autoencoders), then the remaining seeds. After each (dataset, seed) its finished
@@ -48,7 +47,6 @@ for batch in mnist:0 mnist:1 mnist:2 fashion_mnist:0 fashion_mnist:1 fashion_mni
     usps:1 usps:2 usps:3 usps:4; do
     run reproduce-cpu "${batch%:*}" "${batch#*:}"
 done
-for seed in 0 1 2 3 4; do run reproduce-cpu-usps-bf16 usps "$seed"; done
 for seed in 0 1 2 3 4; do run reproduce-cpu-usps-inputs usps_signed "$seed"; done
 for seed in 0 1 2; do run reproduce-cpu-usps-conv usps "$seed"; done
 for seed in 0 1 2; do run survey-cpu usps "$seed" docs/reproduction/survey.csv; done
