@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from deepclust.augment import augmenter
 from deepclust.models import pretrain as pt
 from deepclust.models.autoencoder import FeedforwardAutoencoder, from_config
+from deepclust.training import autocast_bf16
 
 CFG = {"hidden": [16], "embedding_dim": 3, "epochs": 3, "batch_size": 32, "optimizer": "adam"}
 CFG["lr"] = 0.001
@@ -152,6 +153,23 @@ def test_bf16_precision_runs_the_products_in_bf16_and_keeps_fp32_weights(blobs, 
     _, hist_fp32 = _run({**cfg, "precision": "fp32"}, X)
     assert hist_fp32 != hist_a  # bf16 is other arithmetic, not a no-op
     assert hist_a[-1]["loss"] == pytest.approx(hist_fp32[-1]["loss"], rel=0.2)
+
+
+def test_bf16_on_a_cpu_that_emulates_it_warns(monkeypatch, caplog):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    cpu = torch.device("cpu")
+    with caplog.at_level("WARNING", logger="deepclust"):
+        autocast_bf16(cpu, "fp32")
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="deepclust"):
+        autocast_bf16(cpu, "bf16")
+    assert "without native bf16" in caplog.text
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="deepclust"):
+        autocast_bf16(cpu, "bf16")
+    assert not caplog.records
 
 
 def test_unknown_precision_is_a_clear_error(blobs):
