@@ -9,7 +9,9 @@
 # docs/reproduction/survey.csv) and the ledger's table into docs/results.md, so a
 # campaign can stop (and be resumed on another machine, in another session) at any point
 # without losing a number. Runs are checkpointed: rerunning the script continues where it
-# stopped. Each config runs in runs/<its name>, survey-cpu-mnist in runs/reproduce-cpu.
+# stopped, and runs already in the ledger (same settings) are not run again, so a fresh
+# checkout (its runs/ gone) goes on where the ledger stops. Each config runs in
+# runs/<its name>, survey-cpu-mnist in runs/reproduce-cpu.
 #   bash scripts/reproduce.sh [CORES]     (needs DEEPCLUST_MIRROR or internet; ~3 h per
 #                                          MNIST-full or Fashion-MNIST seed on 2 cores)
 set -euo pipefail
@@ -18,7 +20,7 @@ cores=${1:-2}
 mkdir -p docs/reproduction
 
 # run CONFIG DATASET SEED [LEDGER [WORKDIR]]: every (autoencoder, algorithm) of
-# configs/CONFIG.yaml on one (dataset, seed), then the ledger (default
+# configs/CONFIG.yaml on one (dataset, seed) that the ledger lacks, then the ledger (default
 # docs/reproduction/reproduce-cpu.csv). In another config's WORKDIR (default runs/CONFIG) the
 # config is copied as CONFIG.yaml beside that one's config.yaml, and the jobs whose settings
 # are the same (pretraining, k-means) reuse its files.
@@ -28,15 +30,14 @@ run() {
     [[ $workdir == "runs/$name" ]] || config=$workdir/$name.yaml
     mkdir -p "$workdir"
     cp "configs/$name.yaml" "$config"
-    local targets
-    mapfile -t targets < <(.venv/bin/python - "$config" "$dataset" "$seed" <<'PY'
-import sys, yaml
-config = yaml.safe_load(open(sys.argv[1]))
-for ae in config["autoencoders"]:
-    for algorithm in config["algorithms"]:
-        print(f"data/runs/{sys.argv[2]}/{ae}/{algorithm}/seed-{sys.argv[3]}/metrics.json")
-PY
-    )
+    local pending targets  # the runs the ledger lacks: a fresh checkout reruns none it holds
+    pending=$(.venv/bin/deepclust pending --config "$config" --ledger "$ledger" \
+        --dataset "$dataset" --seed "$seed")
+    mapfile -t targets <<<"$pending"
+    if [[ -z $pending ]]; then
+        echo "reproduce.sh: $name $dataset:$seed is in $ledger"
+        return
+    fi
     .venv/bin/snakemake -s Snakefile -d "$workdir" --configfile "$config" \
         --cores "$cores" --keep-going "${targets[@]}" || echo "reproduce.sh: $name $dataset:$seed had failures"
     .venv/bin/deepclust collect --config "$config" --workdir "$workdir" \

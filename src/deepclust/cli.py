@@ -124,6 +124,13 @@ def _collect(args):
         ledger.write_section(args.ledger, args.doc)
 
 
+def _pending(args):
+    from deepclust import ledger
+
+    for key in ledger.pending(_config(args), args.ledger, args.dataset, args.seed):
+        print(key.fmt(paths.RUN_METRICS))
+
+
 def _dvc_yaml(args):
     from deepclust import io, workflow
 
@@ -191,6 +198,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", type=Path, required=True, help="where Snakemake ran the config")
     p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
     p.add_argument("--doc", type=Path, help="also rewrite the ledger's section of this file")
+
+    p = subcommand(
+        "pending", _pending, "the metrics files of the runs a campaign's ledger still lacks"
+    )
+    option(p, workflow.CONFIG_OPTION, Path)
+    p.add_argument("--ledger", type=Path, required=True, help="the campaign's CSV (committed)")
+    p.add_argument("--dataset", help="only this dataset's runs")
+    p.add_argument("--seed", type=int, help="only this seed's runs")
 
     p = subcommand(
         "dvc-yaml",

@@ -7,8 +7,10 @@ degenerate about it, its run times and what produced it: the settings it ran wit
 and torch's versions, the host and the date), so that the results table grows across sessions
 and each number keeps its provenance (torch, device and host as the run's metrics record them,
 so a run collected on another machine than it ran on keeps its own). A rerun of the same run
-replaces its row. A degenerate run kept under ``on_degenerate: warn`` counts in the means and
-is marked: a campaign reports every seed it ran.
+replaces its row. ``pending`` lists the runs a ledger still lacks, so that a campaign resumed
+in a fresh checkout reruns none that it already holds. A degenerate run kept under
+``on_degenerate: warn`` counts in the means and is marked: a campaign reports every seed it
+ran.
 ``section`` renders the ledger as the results table of ``docs/results.md``, between markers
 that ``write_section`` replaces in place, under its figure (``figure``: each seed's ACC beside
 the published numbers, a PNG beside the CSV, which ``collect`` redraws).
@@ -57,11 +59,6 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
             continue
         metrics = io.read_json(metrics_file)
         ae = io.load_torch(workdir / key.fmt(paths.AE_MODEL))
-        settings = {
-            "autoencoder": for_dataset(config["autoencoders"][key.ae], key.dataset),
-            "algorithm": for_dataset(config["algorithms"][key.algorithm], key.dataset),
-            "init": config["init"],
-        }
         rows.append(
             {
                 **{k: metrics[k] for k in (*KEY, "acc", "nmi", "ari", "n_clusters_found")},
@@ -69,7 +66,7 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
                 "degenerate": metrics.get("degenerate") or "",
                 "runtime_s": metrics["runtime_s"],
                 "pretrain_runtime_s": float(ae["runtime_s"]),
-                "settings_sha256": _digest(settings),
+                "settings_sha256": settings_digest(config, key),
                 "deepclust": __version__,
                 # Where the run computed, as its metrics record it (a run made before they did:
                 # this machine, where campaigns were collected until then).
@@ -89,6 +86,38 @@ def collect(config: dict, workdir: Path, ledger: Path) -> pd.DataFrame:
 
     ledger_figure(merged, figure(ledger))
     return merged
+
+
+def settings_digest(config: dict, key: paths.RunKey) -> str:
+    """What ``config`` runs ``key`` with (its autoencoder, algorithm and k-means blocks as they
+    apply to the key's dataset), hashed: the ledger's ``settings_sha256``."""
+    return _digest(
+        {
+            "autoencoder": for_dataset(config["autoencoders"][key.ae], key.dataset),
+            "algorithm": for_dataset(config["algorithms"][key.algorithm], key.dataset),
+            "init": config["init"],
+        }
+    )
+
+
+def pending(
+    config: dict, ledger: Path, dataset: str | None = None, seed: int | None = None
+) -> list[paths.RunKey]:
+    """The runs of ``config`` (of ``dataset`` and ``seed`` where given) that ``ledger`` lacks:
+    no row, or a row made with other settings than ``config`` gives the run now. A campaign
+    resumed in a fresh checkout (its workdir gone, its ledger committed) runs only these; the
+    code's version does not count, as a ledger keeps the numbers of the code that ran them."""
+    done = set()
+    if Path(ledger).is_file():
+        rows = pd.read_csv(ledger, usecols=[*KEY, "settings_sha256"], dtype={"seed": int})
+        done = {tuple(row) for row in rows.itertuples(index=False)}
+    return [
+        key
+        for key in paths.runs(config)
+        if (dataset is None or key.dataset == dataset)
+        and (seed is None or key.seed == seed)
+        and (key.dataset, key.ae, key.algorithm, key.seed, settings_digest(config, key)) not in done
+    ]
 
 
 def figure(ledger: Path) -> Path:
